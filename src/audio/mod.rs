@@ -1,0 +1,18 @@
+//! Audio input/output for speaker recordings: decoding arbitrary WAV files to
+//! the crate's canonical 16 kHz mono `f32` format, resampling, silence
+//! detection, and private atomic WAV writing. (Live capture will live in a
+//! sibling `capture` module.)
+
+mod error;
+pub mod resample;
+pub mod wav;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{AudioError, IN_MEMORY};
+pub use resample::resample;
+pub use wav::{
+    SAMPLE_RATE, SILENCE_PEAK_DBFS, SILENCE_RMS_DBFS, decode_wav_bytes, is_silent, read_wav,
+    write_wav_16k,
+};

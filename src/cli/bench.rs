@@ -1,0 +1,95 @@
+//! `attune bench …`: speed figures measured in one run and printed (never asserted in tests).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::Context;
+use crate::dataset::load_set;
+use crate::features::SAMPLE_RATE;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Decode speed per clip (median/min/max wall, real-time factor), dynamic vs full context
+    Decode {
+        /// Clips to time [default: the shipped sample_data/real]
+        #[arg(long, value_name = "PATH")]
+        set: Option<PathBuf>,
+        /// Timed runs per clip and mode (after one warm-up run)
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Wall-clock statistics of repeated runs, in seconds.
+#[derive(Serialize, Clone, Copy)]
+pub struct Timing {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// median wall / audio duration
+    pub rtf: f64,
+}
+
+impl Timing {
+    pub fn of(mut runs: Vec<f64>, audio_seconds: f64) -> Self {
+        runs.sort_by(f64::total_cmp);
+        let median = runs[runs.len() / 2];
+        Self { median, min: runs[0], max: runs[runs.len() - 1], rtf: median / audio_seconds.max(1e-9) }
+    }
+}
+
+#[derive(Serialize)]
+struct ClipTiming {
+    id: String,
+    seconds: f64,
+    text: String,
+    dynamic: Timing,
+    full: Timing,
+}
+
+fn shipped_clips() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/real")
+}
+
+pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
+    let Command::Decode { set, runs, json } = cmd;
+    let set = set.unwrap_or_else(shipped_clips);
+    let (utts, _) = load_set(&set)?;
+    let dynamic = ctx.recognizer(false)?;
+    let mut full = dynamic.clone();
+    full.options.full_context = true;
+    let mut rows = Vec::new();
+    for u in utts {
+        let audio = crate::audio::read_wav(&u.audio)?;
+        let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
+        let time = |rec: &crate::recognizer::Recognizer| -> anyhow::Result<(Timing, String)> {
+            let mut text = rec.transcribe(&[&audio], None, 1)?.remove(0).text; // warm-up
+            let mut walls = Vec::with_capacity(runs);
+            for _ in 0..runs.max(1) {
+                let t = Instant::now();
+                text = rec.transcribe(&[&audio], None, 1)?.remove(0).text;
+                walls.push(t.elapsed().as_secs_f64());
+            }
+            Ok((Timing::of(walls, seconds), text))
+        };
+        let (d, text) = time(&dynamic)?;
+        let (f, _) = time(&full)?;
+        if !json {
+            println!(
+                "{:<28} {:>5.1} s audio   dynamic {:.3} s (min {:.3}, max {:.3}, RTF {:.3})   full {:.3} s (RTF {:.3})   speed-up {:.1}x",
+                u.id, seconds, d.median, d.min, d.max, d.rtf, f.median, f.rtf, f.median / d.median
+            );
+        }
+        rows.push(ClipTiming { id: u.id, seconds, text, dynamic: d, full: f });
+    }
+    if json {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!("{}", serde_json::json!({ "bench": "decode", "threads": threads, "runs": runs, "clips": rows }));
+    }
+    Ok(ExitCode::SUCCESS)
+}

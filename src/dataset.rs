@@ -1,0 +1,117 @@
+//! Test and enrollment sets on disk: a folder of `x.wav` + `x.txt`, or a NeMo-style
+//! `manifest.jsonl` (`audio_filepath` relative to the manifest, `text`, optional `speaker`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One utterance of a set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Utterance {
+    /// Stable id: the file stem (folder) or the manifest's path without extension.
+    pub id: String,
+    pub audio: PathBuf,
+    pub text: String,
+    pub speaker: Option<String>,
+}
+
+/// A problem with one item of a set; the rest of the set is still usable.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {what}", path.display())]
+pub struct ItemError {
+    pub path: PathBuf,
+    pub what: String,
+}
+
+/// A whole set that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SetError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: neither a folder of .wav + .txt files nor a manifest.jsonl", path.display())]
+    Unknown { path: PathBuf },
+}
+
+/// One line of a NeMo-style manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestLine {
+    pub audio_filepath: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
+}
+
+/// Loads a set; items that cannot be used are returned as errors beside the good ones.
+pub fn load_set(path: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError> {
+    let io = |source| SetError::Io { path: path.to_path_buf(), source };
+    if path.is_dir() {
+        let manifest = path.join("manifest.jsonl");
+        if manifest.is_file() {
+            return load_manifest(&manifest);
+        }
+        return load_folder(path);
+    }
+    if path.extension().is_some_and(|e| e == "jsonl" || e == "json") {
+        return load_manifest(path);
+    }
+    if !path.exists() {
+        return Err(io(std::io::Error::from(std::io::ErrorKind::NotFound)));
+    }
+    Err(SetError::Unknown { path: path.to_path_buf() })
+}
+
+fn load_folder(dir: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError> {
+    let io = |source| SetError::Io { path: dir.to_path_buf(), source };
+    let mut wavs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")))
+        .collect();
+    wavs.sort();
+    if wavs.is_empty() {
+        return Err(SetError::Unknown { path: dir.to_path_buf() });
+    }
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for wav in wavs {
+        let txt = wav.with_extension("txt");
+        match std::fs::read(&txt) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => good.push(Utterance {
+                    id: wav.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+                    audio: wav,
+                    text: text.trim().to_string(),
+                    speaker: None,
+                }),
+                Err(_) => bad.push(ItemError { path: txt, what: "transcript is not UTF-8 text".into() }),
+            },
+            Err(_) => bad.push(ItemError { path: wav, what: format!("no transcript ({} missing)", txt.display()) }),
+        }
+    }
+    Ok((good, bad))
+}
+
+fn load_manifest(file: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError> {
+    let text = std::fs::read_to_string(file).map_err(|source| SetError::Io { path: file.to_path_buf(), source })?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = || PathBuf::from(format!("{}:{}", file.display(), n + 1));
+        match serde_json::from_str::<ManifestLine>(line) {
+            Ok(m) => {
+                let audio = base.join(&m.audio_filepath);
+                if !audio.is_file() {
+                    bad.push(ItemError { path: at(), what: format!("audio file {} is missing", audio.display()) });
+                    continue;
+                }
+                let id = Path::new(&m.audio_filepath).with_extension("").to_string_lossy().into_owned();
+                good.push(Utterance { id, audio, text: m.text.trim().to_string(), speaker: m.speaker });
+            }
+            Err(e) => bad.push(ItemError { path: at(), what: format!("not a manifest line: {e}") }),
+        }
+    }
+    Ok((good, bad))
+}

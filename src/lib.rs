@@ -1,0 +1,12 @@
+//! attune: personalize a Whisper recognizer to one speaker at a time with tiny submodels on a
+//! frozen shared base. See ARCHITECTURE.md for the map.
+
+pub mod audio;
+pub mod cli;
+pub mod dataset;
+pub mod eval;
+pub mod features;
+pub mod model;
+pub mod recognizer;
+pub mod store;
+pub mod submodel;

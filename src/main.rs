@@ -1,0 +1,57 @@
+//! The `attune` binary: parses the command line and runs one headless command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use attune::cli::{self, Context};
+
+/// Personalize a Whisper speech recognizer to one speaker at a time with tiny submodels.
+/// Everything stays on this machine: no network access, recordings kept private.
+#[derive(Parser)]
+#[command(name = "attune", version, about, long_about = None)]
+struct Args {
+    /// Where speakers, submodels and logs live [default: the platform data dir, e.g. ~/.local/share/attune]
+    #[arg(long, env = "ATTUNE_HOME", global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Base model: a directory in attune's base format, or the name of one imported into the home
+    /// [default: the shipped tiny.en]
+    #[arg(long, env = "ATTUNE_BASE", global = true, value_name = "DIR|NAME")]
+    base: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Transcribe WAV files (any rate, channels, bit depth)
+    Transcribe(cli::transcribe::Args),
+    /// Score the base (and a submodel) on a test set: WER, CER, alignments
+    Eval(cli::eval::Args),
+    /// Import or inspect base models
+    #[command(subcommand)]
+    Base(cli::base::Command),
+    /// Measure speed (figures printed, nothing asserted)
+    #[command(subcommand)]
+    Bench(cli::bench::Command),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let ctx = Context::new(args.home.as_deref(), args.base.as_deref());
+    cli::init_stderr_logging();
+    let result = match args.command {
+        Command::Transcribe(a) => cli::transcribe::run(&ctx, a),
+        Command::Eval(a) => cli::eval::run(&ctx, a),
+        Command::Base(c) => cli::base::run(&ctx, c),
+        Command::Bench(c) => cli::bench::run(&ctx, c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! `attune base import`: reads a CTranslate2 Whisper directory (`model.bin`) or a Hugging Face one
+//! (`model.safetensors` + `config.json`) and writes the project's base format.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use half::{bf16, f16};
+use safetensors::{Dtype, SafeTensors};
+use serde_json::Value;
+
+use super::ModelError;
+use super::config::{SpecialTokens, WhisperConfig};
+use super::weights::{RawTensor, encode_base, model_file, tokenizer_file};
+
+type Tensors = BTreeMap<String, RawTensor>;
+
+fn bad(file: &Path, what: impl Into<String>) -> ModelError {
+    ModelError::BadFile {
+        file: file.to_path_buf(),
+        what: what.into(),
+    }
+}
+
+/// A converted base ready to be written.
+pub struct Imported {
+    pub config: WhisperConfig,
+    pub tensors: Tensors,
+    pub tokenizer: Vec<u8>,
+}
+
+/// Reads whichever layout `dir` holds.
+pub fn import_dir(dir: &Path, name: &str) -> Result<Imported, ModelError> {
+    let tok_path = tokenizer_file(dir);
+    let tokenizer = std::fs::read(&tok_path).map_err(|e| ModelError::io(&tok_path, e))?;
+    let tok: Value = serde_json::from_slice(&tokenizer)
+        .map_err(|e| bad(&tok_path, format!("not a tokenizer.json: {e}")))?;
+    let (mut config, tensors) = if dir.join("model.bin").exists() {
+        read_ct2(dir)?
+    } else if dir.join("model.safetensors").exists() {
+        read_hf(dir)?
+    } else {
+        return Err(bad(dir, "holds neither model.bin (CTranslate2) nor model.safetensors (HF)"));
+    };
+    config.name = name.to_string();
+    config.tokens = special_tokens(&tok, config.n_vocab, &tok_path)?;
+    if config.suppress_at_begin.is_empty() {
+        config.suppress_at_begin = vec![220, config.tokens.eot];
+    }
+    Ok(Imported {
+        config,
+        tensors,
+        tokenizer,
+    })
+}
+
+/// Writes `imported` into `out` (`model.safetensors` + `tokenizer.json`); returns the model path.
+pub fn write_base(imported: &Imported, out: &Path) -> Result<PathBuf, ModelError> {
+    crate::store::atomic::create_private_dir_all(out).map_err(|e| ModelError::io(out, e))?;
+    let bytes = encode_base(&imported.config, &imported.tensors)?;
+    let model = model_file(out);
+    crate::store::atomic::write_atomic(&model, &bytes).map_err(|e| ModelError::io(&model, e))?;
+    let tok = tokenizer_file(out);
+    crate::store::atomic::write_atomic(&tok, &imported.tokenizer)
+        .map_err(|e| ModelError::io(&tok, e))?;
+    Ok(model)
+}
+
+fn special_tokens(tok: &Value, n_vocab: usize, file: &Path) -> Result<SpecialTokens, ModelError> {
+    let find = |content: &str| -> Option<u32> {
+        tok["added_tokens"]
+            .as_array()?
+            .iter()
+            .find(|t| t["content"] == content)
+            .and_then(|t| t["id"].as_u64())
+            .map(|id| id as u32)
+    };
+    let need = |content: &str| find(content).ok_or_else(|| bad(file, format!("no {content} token")));
+    let no_timestamps = need("<|notimestamps|>")?;
+    // Multilingual checkpoints have one more token than the English-only ones (51865 vs 51864).
+    let multilingual = n_vocab >= 51865;
+    Ok(SpecialTokens {
+        eot: need("<|endoftext|>")?,
+        sot: need("<|startoftranscript|>")?,
+        no_timestamps,
+        english: if multilingual { find("<|en|>") } else { None },
+        transcribe: if multilingual { find("<|transcribe|>") } else { None },
+        timestamp_begin: no_timestamps + 1,
+    })
+}
+
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as u32).collect())
+        .unwrap_or_default()
+}
+
+/// Cursor over CTranslate2's little-endian binary layout.
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+    file: &'a Path,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len());
+        let end = end.ok_or_else(|| bad(self.file, format!("truncated at byte {}", self.pos)))?;
+        let s = &self.b[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, ModelError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, ModelError> {
+        let s = self.take(2)?;
+        Ok(u16::from_le_bytes([s[0], s[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, ModelError> {
+        let s = self.take(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn string(&mut self) -> Result<String, ModelError> {
+        let n = self.u16()? as usize;
+        let s = self.take(n)?;
+        Ok(String::from_utf8_lossy(s).trim_end_matches('\0').to_string())
+    }
+}
+
+/// Parses `model.bin` (CTranslate2 spec version ≤ 6) into name → f32 tensor, resolving aliases.
+pub fn parse_ct2(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
+    let mut r = Reader { b: bytes, pos: 0, file };
+    let version = r.u32()?;
+    if !(5..=6).contains(&version) {
+        return Err(bad(file, format!("CTranslate2 binary version {version} is not supported")));
+    }
+    let _spec = r.string()?;
+    let _revision = r.u32()?;
+    let count = r.u32()?;
+    let mut out = Tensors::new();
+    for _ in 0..count {
+        let name = r.string()?;
+        let rank = r.u8()? as usize;
+        let shape = (0..rank).map(|_| r.u32().map(|d| d as usize)).collect::<Result<Vec<_>, _>>()?;
+        let dtype = r.u8()?;
+        let nbytes = r.u32()? as usize;
+        let raw = r.take(nbytes)?;
+        let data: Vec<f32> = match dtype {
+            0 => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            1 => raw.iter().map(|&b| b as i8 as f32).collect(),
+            2 => raw.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as f32).collect(),
+            3 => raw.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect(),
+            4 => raw.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            5 => raw.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            d => return Err(bad(file, format!("{name}: unknown dtype {d}"))),
+        };
+        if name.ends_with("weight_scale") {
+            return Err(bad(file, "int8-quantized CTranslate2 models are not supported; convert with --quantization float16"));
+        }
+        out.insert(name, RawTensor { shape, data });
+    }
+    if r.pos < bytes.len() {
+        let aliases = r.u32()?;
+        for _ in 0..aliases {
+            let alias = r.string()?;
+            let target = r.string()?;
+            if let Some(t) = out.get(&target).cloned() {
+                out.insert(alias, t);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Splits a fused `[n·d, d]` (or `[n·d]`) tensor into `n` equal parts along the first axis.
+fn split_rows(t: &RawTensor, n: usize) -> Vec<RawTensor> {
+    let rows = t.shape[0] / n;
+    let cols: usize = t.shape[1..].iter().product();
+    let mut shape = t.shape.clone();
+    shape[0] = rows;
+    t.data
+        .chunks(rows * cols)
+        .map(|c| RawTensor { shape: shape.clone(), data: c.to_vec() })
+        .collect()
+}
+
+fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
+    let get = |k: &str| src.get(k).ok_or_else(|| bad(file, format!("missing variable {k}")));
+    let scalar = |k: &str| -> Result<usize, ModelError> { Ok(get(k)?.data[0] as usize) };
+    let mut out = Tensors::new();
+    let mut put = |k: String, t: RawTensor| {
+        out.insert(k, t);
+    };
+    let count = |stack: &str| (0..).take_while(|i| src.contains_key(&format!("{stack}/layer_{i}/ffn/linear_0/weight"))).count();
+    let (n_enc, n_dec) = (count("encoder"), count("decoder"));
+    for conv in ["conv1", "conv2"] {
+        for p in ["weight", "bias"] {
+            put(format!("model.encoder.{conv}.{p}"), get(&format!("encoder/{conv}/{p}"))?.clone());
+        }
+    }
+    let ln = |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str| -> Result<(), ModelError> {
+        put(format!("{to}.weight"), get(&format!("{from}/gamma"))?.clone());
+        put(format!("{to}.bias"), get(&format!("{from}/beta"))?.clone());
+        Ok(())
+    };
+    let lin = |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str| -> Result<(), ModelError> {
+        put(format!("{to}.weight"), get(&format!("{from}/weight"))?.clone());
+        put(format!("{to}.bias"), get(&format!("{from}/bias"))?.clone());
+        Ok(())
+    };
+    // Splits a fused projection into the named HF projections (k has no bias in Whisper).
+    let fused = |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str, names: &[&str]| -> Result<(), ModelError> {
+        let w = split_rows(get(&format!("{from}/weight"))?, names.len());
+        let b = split_rows(get(&format!("{from}/bias"))?, names.len());
+        for ((n, w), b) in names.iter().zip(w).zip(b) {
+            put(format!("{to}.{n}.weight"), w);
+            if *n != "k_proj" {
+                put(format!("{to}.{n}.bias"), b);
+            }
+        }
+        Ok(())
+    };
+    for (stack, n) in [("encoder", n_enc), ("decoder", n_dec)] {
+        for i in 0..n {
+            let (c, h) = (format!("{stack}/layer_{i}"), format!("model.{stack}.layers.{i}"));
+            fused(&mut put, &format!("{c}/self_attention/linear_0"), &format!("{h}.self_attn"), &["q_proj", "k_proj", "v_proj"])?;
+            lin(&mut put, &format!("{c}/self_attention/linear_1"), &format!("{h}.self_attn.out_proj"))?;
+            ln(&mut put, &format!("{c}/self_attention/layer_norm"), &format!("{h}.self_attn_layer_norm"))?;
+            lin(&mut put, &format!("{c}/ffn/linear_0"), &format!("{h}.fc1"))?;
+            lin(&mut put, &format!("{c}/ffn/linear_1"), &format!("{h}.fc2"))?;
+            ln(&mut put, &format!("{c}/ffn/layer_norm"), &format!("{h}.final_layer_norm"))?;
+            if stack == "decoder" {
+                lin(&mut put, &format!("{c}/attention/linear_0"), &format!("{h}.encoder_attn.q_proj"))?;
+                fused(&mut put, &format!("{c}/attention/linear_1"), &format!("{h}.encoder_attn"), &["k_proj", "v_proj"])?;
+                lin(&mut put, &format!("{c}/attention/linear_2"), &format!("{h}.encoder_attn.out_proj"))?;
+                ln(&mut put, &format!("{c}/attention/layer_norm"), &format!("{h}.encoder_attn_layer_norm"))?;
+            }
+        }
+        ln(&mut put, &format!("{stack}/layer_norm"), &format!("model.{stack}.layer_norm"))?;
+    }
+    let emb = get("decoder/embeddings/weight")?.clone();
+    let pos = get("decoder/position_encodings/encodings")?.clone();
+    let conv1 = get("encoder/conv1/weight")?;
+    let d = conv1.shape[0];
+    let cfg = WhisperConfig {
+        name: String::new(),
+        n_mels: conv1.shape[1],
+        n_audio_ctx: get("encoder/position_encodings/encodings")?.shape[0],
+        n_audio_state: d,
+        n_audio_head: scalar("encoder/num_heads")?,
+        n_audio_layer: n_enc,
+        n_vocab: emb.shape[0],
+        n_text_ctx: pos.shape[0],
+        n_text_state: emb.shape[1],
+        n_text_head: scalar("decoder/num_heads")?,
+        n_text_layer: n_dec,
+        tokens: placeholder_tokens(),
+        suppress: vec![],
+        suppress_at_begin: vec![],
+    };
+    put("model.decoder.embed_tokens.weight".into(), emb);
+    put("model.decoder.embed_positions.weight".into(), pos);
+    Ok((cfg, out))
+}
+
+fn placeholder_tokens() -> SpecialTokens {
+    SpecialTokens { eot: 0, sot: 0, no_timestamps: 0, english: None, transcribe: None, timestamp_begin: 0 }
+}
+
+fn read_ct2(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
+    let file = dir.join("model.bin");
+    let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
+    let (mut cfg, tensors) = ct2_to_hf(&parse_ct2(&bytes, &file)?, &file)?;
+    let cfg_path = dir.join("config.json");
+    if let Ok(text) = std::fs::read(&cfg_path) {
+        let v: Value = serde_json::from_slice(&text).map_err(|e| bad(&cfg_path, e.to_string()))?;
+        cfg.suppress = ids(&v["suppress_ids"]);
+        cfg.suppress_at_begin = ids(&v["suppress_ids_begin"]);
+    }
+    Ok((cfg, tensors))
+}
+
+fn read_hf(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
+    let file = dir.join("model.safetensors");
+    let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(&file, e.to_string()))?;
+    let mut out = Tensors::new();
+    for (name, view) in st.tensors() {
+        let raw = view.data();
+        let data: Vec<f32> = match view.dtype() {
+            Dtype::F32 => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            Dtype::F16 => raw.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            Dtype::BF16 => raw.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            other => return Err(bad(&file, format!("{name}: unsupported dtype {other:?}"))),
+        };
+        let name = if name.starts_with("model.") || name == "proj_out.weight" { name } else { format!("model.{name}") };
+        if name == "proj_out.weight" || name == "model.encoder.embed_positions.weight" {
+            continue; // tied to embed_tokens / recomputed sinusoids
+        }
+        out.insert(name, RawTensor { shape: view.shape().to_vec(), data });
+    }
+    let cfg_path = dir.join("config.json");
+    let text = std::fs::read(&cfg_path).map_err(|e| ModelError::io(&cfg_path, e))?;
+    let v: Value = serde_json::from_slice(&text).map_err(|e| bad(&cfg_path, e.to_string()))?;
+    let num = |k: &str| v[k].as_u64().map(|x| x as usize).ok_or_else(|| bad(&cfg_path, format!("missing {k}")));
+    let mut cfg = WhisperConfig {
+        name: String::new(),
+        n_mels: num("num_mel_bins")?,
+        n_audio_ctx: num("max_source_positions")?,
+        n_audio_state: num("d_model")?,
+        n_audio_head: num("encoder_attention_heads")?,
+        n_audio_layer: num("encoder_layers")?,
+        n_vocab: num("vocab_size")?,
+        n_text_ctx: num("max_target_positions")?,
+        n_text_state: num("d_model")?,
+        n_text_head: num("decoder_attention_heads")?,
+        n_text_layer: num("decoder_layers")?,
+        tokens: placeholder_tokens(),
+        suppress: ids(&v["suppress_tokens"]),
+        suppress_at_begin: ids(&v["begin_suppress_tokens"]),
+    };
+    if let Ok(text) = std::fs::read(dir.join("generation_config.json")) {
+        if let Ok(g) = serde_json::from_slice::<Value>(&text) {
+            if cfg.suppress.is_empty() {
+                cfg.suppress = ids(&g["suppress_tokens"]);
+            }
+            if cfg.suppress_at_begin.is_empty() {
+                cfg.suppress_at_begin = ids(&g["begin_suppress_tokens"]);
+            }
+        }
+    }
+    Ok((cfg, out))
+}

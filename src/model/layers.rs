@@ -1,0 +1,240 @@
+//! Building blocks shared by the encoder and decoder: linear, layer norm, attention, MLP, and the
+//! adapter hook points (`Hooks`) where a submodel plugs into the frozen base.
+
+use candle_core::{D, Result, Tensor};
+use candle_nn::Module;
+
+use super::weights::Weights;
+
+/// Which stack an attention projection lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stack {
+    Encoder,
+    Decoder,
+}
+
+/// Self-attention or (decoder only) cross-attention over the encoder output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttnKind {
+    SelfAttn,
+    Cross,
+}
+
+/// Which projection of an attention module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proj {
+    Q,
+    V,
+}
+
+/// One place a low-rank (LoRA) update can attach: stack, layer, attention kind, projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Site {
+    pub stack: Stack,
+    pub layer: usize,
+    pub attn: AttnKind,
+    pub proj: Proj,
+}
+
+/// Insertion points of a submodel into the base forward pass. Every method sees the whole batch
+/// (`[B, T, d]`), so an implementation may use a different adapter per example.
+pub trait Hooks {
+    /// Called with the output of encoder block `layer`; returns the (possibly adapted) output.
+    fn encoder_block_out(&self, _layer: usize, h: &Tensor) -> Result<Tensor> {
+        Ok(h.clone())
+    }
+    /// An additive update for a projection's output given its input `x: [B, T, d_in]`.
+    fn projection_delta(&self, _site: Site, _x: &Tensor) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+}
+
+/// The base model alone: no submodel.
+pub struct NoHooks;
+impl Hooks for NoHooks {}
+
+/// Softmax over the last dim; the fused kernel has no backward, so training uses the slow one.
+pub fn softmax(x: &Tensor, grad: bool) -> Result<Tensor> {
+    if grad {
+        candle_nn::ops::softmax(x, D::Minus1)
+    } else {
+        candle_nn::ops::softmax_last_dim(x)
+    }
+}
+
+/// Layer norm (eps 1e-5) with learned scale and shift.
+#[derive(Clone, Debug)]
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl LayerNorm {
+    pub fn load(w: &Weights, prefix: &str) -> Result<Self> {
+        Ok(Self {
+            weight: w.get(&format!("{prefix}.weight"))?,
+            bias: w.get(&format!("{prefix}.bias"))?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, grad: bool) -> Result<Tensor> {
+        if grad {
+            candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, 1e-5)
+        } else {
+            candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, 1e-5)
+        }
+    }
+}
+
+/// `y = x Wᵀ + b` on frozen weights.
+#[derive(Clone, Debug)]
+pub struct Linear(candle_nn::Linear);
+
+impl Linear {
+    pub fn load(w: &Weights, prefix: &str, bias: bool) -> Result<Self> {
+        let weight = w.get(&format!("{prefix}.weight"))?;
+        let bias = if bias {
+            Some(w.get(&format!("{prefix}.bias"))?)
+        } else {
+            None
+        };
+        Ok(Self(candle_nn::Linear::new(weight, bias)))
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.0.forward(x)
+    }
+}
+
+/// Multi-head attention with the HF Whisper layout (`q/k/v/out_proj`, k without bias).
+#[derive(Clone, Debug)]
+pub struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    n_head: usize,
+    stack: Stack,
+    layer: usize,
+    kind: AttnKind,
+}
+
+impl Attention {
+    pub fn load(
+        w: &Weights,
+        prefix: &str,
+        n_head: usize,
+        (stack, layer, kind): (Stack, usize, AttnKind),
+    ) -> Result<Self> {
+        Ok(Self {
+            q: Linear::load(w, &format!("{prefix}.q_proj"), true)?,
+            k: Linear::load(w, &format!("{prefix}.k_proj"), false)?,
+            v: Linear::load(w, &format!("{prefix}.v_proj"), true)?,
+            out: Linear::load(w, &format!("{prefix}.out_proj"), true)?,
+            n_head,
+            stack,
+            layer,
+            kind,
+        })
+    }
+
+    fn site(&self, proj: Proj) -> Site {
+        Site {
+            stack: self.stack,
+            layer: self.layer,
+            attn: self.kind,
+            proj,
+        }
+    }
+
+    fn adapted(&self, lin: &Linear, proj: Proj, x: &Tensor, hooks: &dyn Hooks) -> Result<Tensor> {
+        let y = lin.forward(x)?;
+        match hooks.projection_delta(self.site(proj), x)? {
+            Some(delta) => y + delta,
+            None => Ok(y),
+        }
+    }
+
+    /// Query projection of `x: [B, T, d]`.
+    pub fn query(&self, x: &Tensor, hooks: &dyn Hooks) -> Result<Tensor> {
+        self.adapted(&self.q, Proj::Q, x, hooks)
+    }
+
+    /// Key and value projections of `x: [B, S, d]`.
+    pub fn key_value(&self, x: &Tensor, hooks: &dyn Hooks) -> Result<(Tensor, Tensor)> {
+        let k = self.k.forward(x)?;
+        let v = self.adapted(&self.v, Proj::V, x, hooks)?;
+        Ok((k, v))
+    }
+
+    /// Scaled dot-product attention of `q: [B, T, d]` over `k, v: [B, S, d]`, then the output
+    /// projection. `mask` (`[T, S]`, 0 or -inf) makes it causal.
+    pub fn attend(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+        grad: bool,
+    ) -> Result<Tensor> {
+        let (b, t, d) = q.dims3()?;
+        let s = k.dim(1)?;
+        let hd = d / self.n_head;
+        let scale = (hd as f64).powf(-0.5);
+        let split = |x: &Tensor, n: usize| -> Result<Tensor> {
+            x.reshape((b, n, self.n_head, hd))?.transpose(1, 2)?.contiguous() // [B, H, n, hd]
+        };
+        let q = (split(q, t)? * scale)?;
+        let k = split(k, s)?;
+        let v = split(v, s)?;
+        let mut att = q.matmul(&k.t()?)?; // [B, H, T, S]
+        if let Some(mask) = mask {
+            att = att.broadcast_add(mask)?;
+        }
+        let att = softmax(&att, grad)?;
+        let y = att.matmul(&v)?; // [B, H, T, hd]
+        let y = y.transpose(1, 2)?.reshape((b, t, d))?;
+        self.out.forward(&y)
+    }
+
+    /// Self-attention without cache: `x: [B, T, d]` attends to itself.
+    pub fn self_attend(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        hooks: &dyn Hooks,
+        grad: bool,
+    ) -> Result<Tensor> {
+        let q = self.query(x, hooks)?;
+        let (k, v) = self.key_value(x, hooks)?;
+        self.attend(&q, &k, &v, mask, grad)
+    }
+}
+
+/// The feed-forward block: fc1 → GELU (erf) → fc2.
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl Mlp {
+    pub fn load(w: &Weights, prefix: &str) -> Result<Self> {
+        Ok(Self {
+            fc1: Linear::load(w, &format!("{prefix}.fc1"), true)?,
+            fc2: Linear::load(w, &format!("{prefix}.fc2"), true)?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.fc2.forward(&self.fc1.forward(x)?.gelu_erf()?)
+    }
+}
+
+/// `[T, T]` causal mask: 0 on and below the diagonal, -inf above.
+pub fn causal_mask(t: usize, device: &candle_core::Device) -> Result<Tensor> {
+    let mask: Vec<f32> = (0..t)
+        .flat_map(|i| (0..t).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(mask, (t, t), device)
+}

@@ -1,0 +1,100 @@
+//! The Whisper base model written for attune: config, weights format, importer, encoder/decoder
+//! with submodel hook points, tokenizer and the greedy decode loop.
+
+pub mod config;
+pub mod decode;
+pub mod decoder;
+pub mod encoder;
+pub mod import;
+pub mod layers;
+pub mod tokenizer;
+pub mod weights;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+
+pub use config::WhisperConfig;
+pub use layers::{Hooks, NoHooks, Site};
+pub use tokenizer::Tokenizer;
+
+/// Errors loading, importing or running a base model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{}: {what}", file.display())]
+    BadFile { file: PathBuf, what: String },
+    #[error("{}: {source}", file.display())]
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("base format: {0}")]
+    Format(String),
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+impl ModelError {
+    pub fn io(file: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            file: file.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// A loaded base: weights (f32, frozen), encoder, decoder, tokenizer and identity.
+#[derive(Clone)]
+pub struct Whisper {
+    pub config: WhisperConfig,
+    pub encoder: encoder::Encoder,
+    pub decoder: decoder::Decoder,
+    pub weights: weights::Weights,
+    /// SHA-256 of the base file: submodels record it and refuse other bases.
+    pub hash: String,
+    pub dir: PathBuf,
+}
+
+impl Whisper {
+    /// Loads the base stored in `dir` (`model.safetensors` + `tokenizer.json`).
+    pub fn load(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), ModelError> {
+        let file = weights::model_file(dir);
+        let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
+        let hash = weights::sha256_hex(&bytes);
+        let (config, weights) = weights::decode_base(&bytes, &file, device)?;
+        drop(bytes);
+        let tokenizer = Tokenizer::load(&weights::tokenizer_file(dir))?;
+        let model = Self::from_weights(config, weights, hash, dir.to_path_buf())?;
+        Ok((model, tokenizer))
+    }
+
+    /// Builds the modules from already-loaded weights (also used by tests with random weights).
+    pub fn from_weights(
+        config: WhisperConfig,
+        weights: weights::Weights,
+        hash: String,
+        dir: PathBuf,
+    ) -> Result<Self, ModelError> {
+        Ok(Self {
+            encoder: encoder::Encoder::load(&weights, &config)?,
+            decoder: decoder::Decoder::load(&weights, &config)?,
+            config,
+            weights,
+            hash,
+            dir,
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.weights.device
+    }
+
+    /// Encodes `mel: [B, n_mels, F]`; `grad` selects backward-capable ops (training).
+    pub fn encode(&self, mel: &Tensor, hooks: &dyn Hooks, grad: bool) -> candle_core::Result<Tensor> {
+        self.encoder.forward(mel, hooks, grad)
+    }
+}

@@ -1,0 +1,112 @@
+//! The recognizer everything else calls: a loaded base + tokenizer + front end, transcribing
+//! many utterances in batches bucketed by encoder context so batching never changes a result.
+
+use std::path::Path;
+
+use candle_core::Device;
+
+use crate::features::{self, MelFrontend};
+use crate::model::decode::{self, DecodeOptions, Transcript};
+use crate::model::{Hooks, ModelError, Tokenizer, Whisper};
+use crate::submodel::{Gathered, Submodel};
+
+/// Base model ready to transcribe.
+#[derive(Clone)]
+pub struct Recognizer {
+    pub model: Whisper,
+    pub tokenizer: Tokenizer,
+    pub frontend: MelFrontend,
+    pub options: DecodeOptions,
+}
+
+/// Groups utterance indices into batches of at most `batch` whose members need the same encoder
+/// context (and are ≤ 30 s), so that a batched decode equals decoding each alone. Longer audio
+/// gets a batch of its own.
+pub fn plan_batches(lengths: &[usize], batch: usize, full_context: bool) -> Vec<Vec<usize>> {
+    let max = features::FULL_FRAMES * features::HOP;
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| (features::context_frames(lengths[i], full_context), i));
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut key = None;
+    for i in order {
+        let k = features::context_frames(lengths[i], full_context);
+        let fits = lengths[i] <= max;
+        match out.last_mut() {
+            Some(b) if fits && key == Some(k) && b.len() < batch.max(1) => b.push(i),
+            _ => out.push(vec![i]),
+        }
+        key = if fits { Some(k) } else { None };
+    }
+    out
+}
+
+impl Recognizer {
+    /// Loads the base stored in `dir` on the CPU.
+    pub fn load(dir: &Path, options: DecodeOptions) -> Result<Self, ModelError> {
+        let (model, tokenizer) = Whisper::load(dir, &Device::Cpu)?;
+        let frontend = MelFrontend::new(model.config.n_mels);
+        Ok(Self { model, tokenizer, frontend, options })
+    }
+
+    /// Transcribes `audios` with the base (`hooks = None`) or with per-utterance adapters
+    /// chosen by `hooks_for(batch indices)`.
+    pub fn transcribe_with(
+        &self,
+        audios: &[&[f32]],
+        batch: usize,
+        mut hooks_for: impl FnMut(&[usize]) -> Result<Option<Gathered>, ModelError>,
+    ) -> Result<Vec<Transcript>, ModelError> {
+        let lengths: Vec<usize> = audios.iter().map(|a| a.len()).collect();
+        let mut out: Vec<Option<Transcript>> = vec![None; audios.len()];
+        for group in plan_batches(&lengths, batch, self.options.full_context) {
+            // A lone utterance may be longer than 30 s: one row per segment, same adapter.
+            let (items, rows): (Vec<&[f32]>, Vec<usize>) = match group.as_slice() {
+                [i] => decode::split_segments(audios[*i]).into_iter().map(|s| (s, *i)).unzip(),
+                _ => group.iter().map(|&i| (audios[i], i)).unzip(),
+            };
+            let hooks = hooks_for(&rows)?;
+            let hooks: &dyn Hooks = match &hooks {
+                Some(g) => g,
+                None => &crate::model::NoHooks,
+            };
+            let decoded = decode::decode_segments(&self.model, &self.frontend, &items, hooks, self.options)?;
+            for (i, (tokens, stop)) in rows.into_iter().zip(decoded) {
+                let t = out[i].get_or_insert_with(|| Transcript { text: String::new(), tokens: vec![], stops: vec![] });
+                t.tokens.extend(tokens);
+                t.stops.push(stop);
+            }
+        }
+        for t in out.iter_mut().flatten() {
+            t.text = self.tokenizer.decode(&t.tokens)?.trim().to_string();
+        }
+        Ok(out.into_iter().map(|t| t.expect("every utterance is in one batch")).collect())
+    }
+
+    /// Transcribes with the base alone, or with one submodel for every utterance.
+    pub fn transcribe(
+        &self,
+        audios: &[&[f32]],
+        submodel: Option<&Submodel>,
+        batch: usize,
+    ) -> Result<Vec<Transcript>, ModelError> {
+        self.transcribe_with(audios, batch, |group| {
+            submodel
+                .map(|s| s.table.gather(&vec![0; group.len()]))
+                .transpose()
+                .map_err(ModelError::from)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_share_one_context_and_respect_the_size() {
+        let s = 16_000;
+        // 1 s, 1.2 s, 3 s, 1.1 s, 40 s: the three short ones share a context (300 frames).
+        let plan = plan_batches(&[s, s * 12 / 10, 3 * s, s * 11 / 10, 40 * s], 2, false);
+        assert_eq!(plan, vec![vec![0, 1], vec![3], vec![2], vec![4]]);
+    }
+}

@@ -1,0 +1,163 @@
+//! The submodel file: one safetensors file whose header metadata holds the JSON record (kind,
+//! rank, targets, base hash, speaker, data hash, hyper-parameters, metrics, lineage, checksum).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use serde::{Deserialize, Serialize};
+
+use super::{AdapterTable, Spec, SubmodelError};
+use crate::model::weights::sha256_hex;
+
+/// Version of the submodel file layout.
+pub const FORMAT_VERSION: u32 = 1;
+const META_KEY: &str = "attune_submodel";
+
+/// Held-out figures recorded when a submodel is trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub base_wer: f64,
+    pub wer: f64,
+    pub heldout_utterances: usize,
+}
+
+/// Everything a submodel file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmodelMeta {
+    pub format_version: u32,
+    pub id: String,
+    pub speaker: String,
+    pub spec: Spec,
+    pub targets: Vec<String>,
+    /// SHA-256 of the base file it was trained on.
+    pub base_hash: String,
+    pub base_name: String,
+    /// SHA-256 of the training data manifest.
+    pub data_hash: String,
+    pub hyper: BTreeMap<String, serde_json::Value>,
+    pub metrics: Option<Metrics>,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+    /// The submodel this one was trained from, if any.
+    pub parent: Option<String>,
+    /// SHA-256 over the tensors' bytes (sorted by name); checked on load.
+    pub checksum: String,
+}
+
+/// A one-speaker submodel: metadata plus its adapter table (`S = 1`).
+#[derive(Debug, Clone)]
+pub struct Submodel {
+    pub meta: SubmodelMeta,
+    pub table: AdapterTable,
+}
+
+fn tensor_bytes(t: &Tensor) -> candle_core::Result<Vec<u8>> {
+    let v = t.flatten_all()?.to_vec1::<f32>()?;
+    Ok(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+}
+
+fn checksum(parts: &[(String, Vec<usize>, Vec<u8>)]) -> String {
+    let mut all = Vec::new();
+    for (name, _, bytes) in parts {
+        all.extend(name.as_bytes());
+        all.extend(bytes);
+    }
+    sha256_hex(&all)
+}
+
+impl Submodel {
+    /// Serializes to bytes; fills in the checksum.
+    pub fn to_bytes(&mut self) -> Result<Vec<u8>, SubmodelError> {
+        let parts = self
+            .table
+            .tensors
+            .iter()
+            .map(|(k, t)| Ok((k.clone(), t.dims().to_vec(), tensor_bytes(t)?)))
+            .collect::<Result<Vec<_>, candle_core::Error>>()?;
+        self.meta.checksum = checksum(&parts);
+        let views = parts.iter().map(|(n, shape, b)| {
+            let v = TensorView::new(Dtype::F32, shape.clone(), b).expect("shape matches data");
+            (n.clone(), v)
+        });
+        let json = serde_json::to_string(&self.meta).expect("metadata serializes");
+        let meta = HashMap::from([(META_KEY.to_string(), json)]);
+        safetensors::serialize(views, Some(meta)).map_err(|e| SubmodelError::BadFile {
+            file: self.meta.id.clone().into(),
+            what: e.to_string(),
+        })
+    }
+
+    /// Writes atomically (temp file, fsync, rename), mode 0600.
+    pub fn save(&mut self, path: &Path) -> Result<(), SubmodelError> {
+        let bytes = self.to_bytes()?;
+        crate::store::atomic::write_atomic(path, &bytes).map_err(|source| SubmodelError::Io {
+            file: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Reads metadata only (fast: no tensor decoding).
+    pub fn read_meta(path: &Path) -> Result<SubmodelMeta, SubmodelError> {
+        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io { file: path.to_path_buf(), source })?;
+        meta_of(&bytes, path)
+    }
+
+    /// Parses and verifies `bytes` (named `file` in errors); refuses another base when
+    /// `expected_base` is given.
+    pub fn from_bytes(bytes: &[u8], file: &Path, expected_base: Option<&str>, dev: &Device) -> Result<Self, SubmodelError> {
+        let bad = |what: String| SubmodelError::BadFile { file: file.to_path_buf(), what };
+        let meta = meta_of(bytes, file)?;
+        if let Some(expected) = expected_base {
+            if meta.base_hash != expected {
+                return Err(SubmodelError::WrongBase {
+                    file: file.to_path_buf(),
+                    found: meta.base_hash,
+                    expected: expected.to_string(),
+                });
+            }
+        }
+        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
+        let mut names = st.names();
+        names.sort();
+        let mut parts = Vec::new();
+        let mut tensors = BTreeMap::new();
+        for name in names {
+            let view = st.tensor(name).map_err(|e| bad(e.to_string()))?;
+            if view.dtype() != Dtype::F32 {
+                return Err(bad(format!("{name}: expected f32, found {:?}", view.dtype())));
+            }
+            let data: Vec<f32> = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            tensors.insert(name.to_string(), Tensor::from_vec(data, view.shape(), dev)?);
+            parts.push((name.to_string(), view.shape().to_vec(), view.data().to_vec()));
+        }
+        if checksum(&parts) != meta.checksum {
+            return Err(bad("checksum mismatch: the file was altered or damaged".into()));
+        }
+        let speakers = tensors.values().next().map_or(0, |t: &Tensor| t.dim(0).unwrap_or(0));
+        let table = AdapterTable { spec: meta.spec.clone(), tensors, speakers };
+        Ok(Self { meta, table })
+    }
+
+    /// Loads and verifies a submodel file.
+    pub fn load(path: &Path, expected_base: Option<&str>, dev: &Device) -> Result<Self, SubmodelError> {
+        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io { file: path.to_path_buf(), source })?;
+        Self::from_bytes(&bytes, path, expected_base, dev)
+    }
+}
+
+fn meta_of(bytes: &[u8], file: &Path) -> Result<SubmodelMeta, SubmodelError> {
+    let bad = |what: String| SubmodelError::BadFile { file: file.to_path_buf(), what };
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a submodel file ({e})")))?;
+    let json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or_else(|| bad("not a submodel file (no attune metadata)".into()))?;
+    let meta: SubmodelMeta = serde_json::from_str(json).map_err(|e| bad(format!("metadata: {e}")))?;
+    if meta.format_version > FORMAT_VERSION {
+        return Err(bad(format!("format version {} is newer than this attune ({FORMAT_VERSION})", meta.format_version)));
+    }
+    Ok(meta)
+}
