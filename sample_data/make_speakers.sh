@@ -16,9 +16,9 @@
 #
 #   Recipes are described in sample_data/speakers/README.md and in the
 #   speaker table below.  Each atypical speaker applies the SAME distortion
-#   recipe to every utterance (so a personalized model can learn it); the
-#   `dysarthric` speaker additionally varies rate/pitch per utterance, but
-#   deterministically.
+#   recipe to every utterance (so a personalized model can learn it);
+#   `slow-muffled` (and the optional `dysarthric`) additionally vary rate and
+#   pitch per utterance, but deterministically.
 #
 # REQUIREMENTS
 #   bash, coreutils (md5sum, sort, cut), awk, espeak-ng (with the de, fr and
@@ -37,15 +37,15 @@
 #   sample_data/make_speakers.sh [PROMPTS_FILE] [OUT_DIR]
 #     PROMPTS_FILE  default: assets/prompts/default.txt (relative to repo root)
 #     OUT_DIR       default: sample_data/speakers
-#   Environment: N=100 (utterances per speaker), MAXW=4 (max words per
+#   Environment: N=100 (utterances per speaker), PAD=0.08 (s), MAXW=4 (max words per
 #   phrase), SPEAKERS="id id ..." (default: control accent-de accent-fr
 #   slow-muffled tremor; "dysarthric" is an optional extra).
-#   Existing <id>/ folders are deleted and regenerated.  Runtime ~1–2 min.
+#   Existing <id>/ folders are deleted and regenerated.  Runtime ~30 s.
 #
 # SIZE
-#   Silence is trimmed (sox silence ... reverse ...) and 0.15 s padded on each
-#   side; speakers draw from short phrases, keeping all of sample_data/ well
-#   under 24 MiB.
+#   Silence is trimmed (sox silence ... reverse ...) and 0.08 s padded on each
+#   side; speakers draw only from phrases of <= 4 words at brisk rates, so the
+#   5 default speakers take ~22 MiB and all of sample_data/ stays under 24 MiB.
 #
 # LICENCE
 #   The generated audio is derived from our own prompt text (MIT, like the

@@ -1,5 +1,6 @@
-//! Test and enrollment sets on disk: a folder of `x.wav` + `x.txt`, or a NeMo-style
-//! `manifest.jsonl` (`audio_filepath` relative to the manifest, `text`, optional `speaker`).
+//! Test and enrollment sets on disk: a folder of `x.wav` + `x.txt`, a NeMo-style
+//! `manifest.jsonl` (`audio_filepath` relative to the manifest, `text`, optional `speaker`), or a
+//! Kaldi data dir (`wav.scp` + `text`, optional `utt2spk`).
 
 use std::path::{Path, PathBuf};
 
@@ -27,8 +28,14 @@ pub struct ItemError {
 #[derive(Debug, thiserror::Error)]
 pub enum SetError {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{}: neither a folder of .wav + .txt files nor a manifest.jsonl", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{}: neither a folder of .wav + .txt files, a manifest.jsonl, nor a Kaldi dir (wav.scp + text)",
+        path.display()
+    )]
     Unknown { path: PathBuf },
 }
 
@@ -45,25 +52,42 @@ pub struct ManifestLine {
 
 /// Loads a set; items that cannot be used are returned as errors beside the good ones.
 pub fn load_set(path: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError> {
-    let io = |source| SetError::Io { path: path.to_path_buf(), source };
+    let io = |source| SetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if path.is_dir() {
         let manifest = path.join("manifest.jsonl");
         if manifest.is_file() {
             return load_manifest(&manifest);
         }
+        if path.join("wav.scp").is_file() {
+            return load_kaldi(path);
+        }
         return load_folder(path);
     }
-    if path.extension().is_some_and(|e| e == "jsonl" || e == "json") {
+    if path
+        .extension()
+        .is_some_and(|e| e == "jsonl" || e == "json")
+    {
         return load_manifest(path);
+    }
+    if path.file_name().is_some_and(|n| n == "wav.scp") {
+        return load_kaldi(path.parent().unwrap_or(Path::new(".")));
     }
     if !path.exists() {
         return Err(io(std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
-    Err(SetError::Unknown { path: path.to_path_buf() })
+    Err(SetError::Unknown {
+        path: path.to_path_buf(),
+    })
 }
 
 fn load_folder(dir: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError> {
-    let io = |source| SetError::Io { path: dir.to_path_buf(), source };
+    let io = |source| SetError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut wavs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -71,7 +95,9 @@ fn load_folder(dir: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError>
         .collect();
     wavs.sort();
     if wavs.is_empty() {
-        return Err(SetError::Unknown { path: dir.to_path_buf() });
+        return Err(SetError::Unknown {
+            path: dir.to_path_buf(),
+        });
     }
     let mut good = Vec::new();
     let mut bad = Vec::new();
@@ -80,37 +106,166 @@ fn load_folder(dir: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError>
         match std::fs::read(&txt) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => good.push(Utterance {
-                    id: wav.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+                    id: wav
+                        .file_stem()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
                     audio: wav,
                     text: text.trim().to_string(),
                     speaker: None,
                 }),
-                Err(_) => bad.push(ItemError { path: txt, what: "transcript is not UTF-8 text".into() }),
+                Err(_) => bad.push(ItemError {
+                    path: txt,
+                    what: "transcript is not UTF-8 text".into(),
+                }),
             },
-            Err(_) => bad.push(ItemError { path: wav, what: format!("no transcript ({} missing)", txt.display()) }),
+            Err(_) => bad.push(ItemError {
+                path: wav,
+                what: format!("no transcript ({} missing)", txt.display()),
+            }),
         }
     }
     Ok((good, bad))
 }
 
 fn load_manifest(file: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError> {
-    let text = std::fs::read_to_string(file).map_err(|source| SetError::Io { path: file.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(file).map_err(|source| SetError::Io {
+        path: file.to_path_buf(),
+        source,
+    })?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut good = Vec::new();
     let mut bad = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let at = || PathBuf::from(format!("{}:{}", file.display(), n + 1));
         match serde_json::from_str::<ManifestLine>(line) {
             Ok(m) => {
                 let audio = base.join(&m.audio_filepath);
                 if !audio.is_file() {
-                    bad.push(ItemError { path: at(), what: format!("audio file {} is missing", audio.display()) });
+                    bad.push(ItemError {
+                        path: at(),
+                        what: format!("audio file {} is missing", audio.display()),
+                    });
                     continue;
                 }
-                let id = Path::new(&m.audio_filepath).with_extension("").to_string_lossy().into_owned();
-                good.push(Utterance { id, audio, text: m.text.trim().to_string(), speaker: m.speaker });
+                let id = Path::new(&m.audio_filepath)
+                    .with_extension("")
+                    .to_string_lossy()
+                    .into_owned();
+                good.push(Utterance {
+                    id,
+                    audio,
+                    text: m.text.trim().to_string(),
+                    speaker: m.speaker,
+                });
             }
-            Err(e) => bad.push(ItemError { path: at(), what: format!("not a manifest line: {e}") }),
+            Err(e) => bad.push(ItemError {
+                path: at(),
+                what: format!("not a manifest line: {e}"),
+            }),
+        }
+    }
+    Ok((good, bad))
+}
+
+/// Reads a Kaldi table (`key rest-of-line` per line) as raw bytes: lines that are not UTF-8 are
+/// kept as `Err(key)` so that the item they describe can be reported.
+fn kaldi_table(file: &Path) -> Result<Vec<(String, Result<String, ()>)>, SetError> {
+    let bytes = std::fs::read(file).map_err(|source| SetError::Io {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for line in bytes.split(|&b| b == b'\n') {
+        let (key, rest) = match line.iter().position(|b| b.is_ascii_whitespace()) {
+            Some(i) => (&line[..i], &line[i + 1..]),
+            None => (line, &[][..]),
+        };
+        let key = String::from_utf8_lossy(key).trim().to_string();
+        if key.is_empty() {
+            continue;
+        }
+        out.push((
+            key,
+            std::str::from_utf8(rest)
+                .map(|r| r.trim().to_string())
+                .map_err(|_| ()),
+        ));
+    }
+    Ok(out)
+}
+
+/// Resolves a `wav.scp` path: absolute, else relative to the data dir or one of its two parents
+/// (Kaldi recipes write paths relative to the recipe root, usually `data/<set>/../..`).
+fn kaldi_audio_path(dir: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    dir.ancestors()
+        .take(3)
+        .map(|d| d.join(p))
+        .find(|c| c.is_file())
+        .unwrap_or_else(|| dir.join(p))
+}
+
+/// Loads a Kaldi data dir. `wav.scp` entries must be plain paths: piped commands (`... |`) are
+/// refused per item, since attune never runs commands found in data files.
+fn load_kaldi(dir: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetError> {
+    let scp = dir.join("wav.scp");
+    let text_file = dir.join("text");
+    let texts: std::collections::HashMap<_, _> = kaldi_table(&text_file)?.into_iter().collect();
+    let spk_file = dir.join("utt2spk");
+    let speakers: std::collections::HashMap<_, _> = if spk_file.is_file() {
+        kaldi_table(&spk_file)?.into_iter().collect()
+    } else {
+        Default::default()
+    };
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for (id, rest) in kaldi_table(&scp)? {
+        let at = PathBuf::from(format!("{}: {id}", scp.display()));
+        let item = |what: String| ItemError {
+            path: at.clone(),
+            what,
+        };
+        let Ok(audio) = rest else {
+            bad.push(item("wav.scp path is not UTF-8".into()));
+            continue;
+        };
+        if audio.ends_with('|') || audio.starts_with('|') {
+            bad.push(item(
+                "wav.scp entry is a piped command, not a file: convert it to a WAV file first"
+                    .into(),
+            ));
+            continue;
+        }
+        if audio.is_empty() {
+            bad.push(item("wav.scp entry has no path".into()));
+            continue;
+        }
+        let audio = kaldi_audio_path(dir, &audio);
+        if !audio.is_file() {
+            bad.push(item(format!("audio file {} is missing", audio.display())));
+            continue;
+        }
+        match texts.get(&id) {
+            None => bad.push(item(format!("no transcript in {}", text_file.display()))),
+            Some(Err(())) => bad.push(item(format!(
+                "transcript in {} is not UTF-8 text",
+                text_file.display()
+            ))),
+            Some(Ok(text)) => good.push(Utterance {
+                id: id.clone(),
+                audio,
+                text: text.clone(),
+                speaker: speakers.get(&id).and_then(|s| s.clone().ok()),
+            }),
         }
     }
     Ok((good, bad))

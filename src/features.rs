@@ -13,7 +13,7 @@ pub const HOP: usize = 160;
 /// Mel frames in Whisper's full 30 s window.
 pub const FULL_FRAMES: usize = 3000;
 /// Dynamic context: encode the audio's frames plus this much trailing silence…
-pub const PAD_FRAMES: usize = 100;
+pub const PAD_FRAMES: usize = 300;
 /// …rounded up to a multiple of this many frames (1 s).
 pub const FRAME_GRANULE: usize = 100;
 
@@ -66,7 +66,11 @@ impl MelFrontend {
         // torch.stft(center=True): reflect-pad N_FFT/2 on both sides.
         let half = N_FFT / 2;
         let mut padded = Vec::with_capacity(n + N_FFT);
-        padded.extend((1..=half).rev().map(|i| audio.get(i).copied().unwrap_or(0.0)));
+        padded.extend(
+            (1..=half)
+                .rev()
+                .map(|i| audio.get(i).copied().unwrap_or(0.0)),
+        );
         padded.extend_from_slice(&audio);
         padded.extend((0..half).map(|i| audio.len().checked_sub(2 + i).map_or(0.0, |j| audio[j])));
         let bins = N_FFT / 2 + 1;
@@ -77,7 +81,11 @@ impl MelFrontend {
         let mut mel = vec![0f32; self.n_mels * frames];
         for f in 0..frames {
             let start = f * HOP;
-            for ((x, s), w) in input.iter_mut().zip(&padded[start..start + N_FFT]).zip(&self.window) {
+            for ((x, s), w) in input
+                .iter_mut()
+                .zip(&padded[start..start + N_FFT])
+                .zip(&self.window)
+            {
                 *x = s * w;
             }
             self.fft
@@ -153,26 +161,45 @@ mod tests {
         assert!((w[1] - 0.024_862_59).abs() < 1e-6, "{}", w[1]);
         assert!((w[201 + 2] - 0.022_871_77).abs() < 1e-6, "{}", w[203]);
         let last = &w[79 * 201..80 * 201];
-        let peak = last.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        let peak = last
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
         assert!((188..=196).contains(&peak), "peak bin {peak}");
     }
 
     #[test]
     fn a_tone_lights_up_its_mel_band_only() {
         let fe = MelFrontend::new(80);
-        let tone: Vec<f32> = (0..16000).map(|i| (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 16000.0).sin() * 0.5).collect();
+        let tone: Vec<f32> = (0..16000)
+            .map(|i| (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 16000.0).sin() * 0.5)
+            .collect();
         let mel = fe.log_mel(&tone, 100);
         // Average over frames per band; the loudest band holds 1 kHz (Slaney mel ≈ band 28).
-        let energy: Vec<f32> = (0..80).map(|m| mel[m * 100..(m + 1) * 100].iter().sum::<f32>()).collect();
-        let best = energy.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
-        let center = mel_to_hz(hz_to_mel(0.0) + (hz_to_mel(8000.0) - hz_to_mel(0.0)) * (best + 1) as f64 / 81.0);
-        assert!((center - 1000.0).abs() < 60.0, "band {best} centred at {center} Hz");
+        let energy: Vec<f32> = (0..80)
+            .map(|m| mel[m * 100..(m + 1) * 100].iter().sum::<f32>())
+            .collect();
+        let best = energy
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
+        let center = mel_to_hz(
+            hz_to_mel(0.0) + (hz_to_mel(8000.0) - hz_to_mel(0.0)) * (best + 1) as f64 / 81.0,
+        );
+        assert!(
+            (center - 1000.0).abs() < 60.0,
+            "band {best} centred at {center} Hz"
+        );
     }
 
     #[test]
     fn context_is_the_audio_plus_padding_rounded_up() {
-        assert_eq!(context_frames(16000 * 3, false), 400); // 300 + 100
-        assert_eq!(context_frames(16000 * 3 + 1, false), 500);
+        assert_eq!(context_frames(16000 * 3, false), 600); // 300 + 300
+        assert_eq!(context_frames(16000 * 3 + 1, false), 700);
         assert_eq!(context_frames(16000 * 40, false), FULL_FRAMES);
         assert_eq!(context_frames(100, true), FULL_FRAMES);
     }

@@ -35,6 +35,9 @@ enum Command {
     /// Measure speed (figures printed, nothing asserted)
     #[command(subcommand)]
     Bench(cli::bench::Command),
+    /// The submodel library: list, show, export (file or PEFT), import, rm
+    #[command(subcommand)]
+    Library(cli::library::Command),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cli::eval::run(&ctx, a),
         Command::Base(c) => cli::base::run(&ctx, c),
         Command::Bench(c) => cli::bench::run(&ctx, c),
+        Command::Library(c) => cli::library::run(&ctx, c),
     };
     match result {
         Ok(code) => code,

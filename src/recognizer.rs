@@ -45,7 +45,12 @@ impl Recognizer {
     pub fn load(dir: &Path, options: DecodeOptions) -> Result<Self, ModelError> {
         let (model, tokenizer) = Whisper::load(dir, &Device::Cpu)?;
         let frontend = MelFrontend::new(model.config.n_mels);
-        Ok(Self { model, tokenizer, frontend, options })
+        Ok(Self {
+            model,
+            tokenizer,
+            frontend,
+            options,
+        })
     }
 
     /// Transcribes `audios` with the base (`hooks = None`) or with per-utterance adapters
@@ -61,7 +66,10 @@ impl Recognizer {
         for group in plan_batches(&lengths, batch, self.options.full_context) {
             // A lone utterance may be longer than 30 s: one row per segment, same adapter.
             let (items, rows): (Vec<&[f32]>, Vec<usize>) = match group.as_slice() {
-                [i] => decode::split_segments(audios[*i]).into_iter().map(|s| (s, *i)).unzip(),
+                [i] => decode::split_segments(audios[*i])
+                    .into_iter()
+                    .map(|s| (s, *i))
+                    .unzip(),
                 _ => group.iter().map(|&i| (audios[i], i)).unzip(),
             };
             let hooks = hooks_for(&rows)?;
@@ -69,9 +77,14 @@ impl Recognizer {
                 Some(g) => g,
                 None => &crate::model::NoHooks,
             };
-            let decoded = decode::decode_segments(&self.model, &self.frontend, &items, hooks, self.options)?;
+            let decoded =
+                decode::decode_segments(&self.model, &self.frontend, &items, hooks, self.options)?;
             for (i, (tokens, stop)) in rows.into_iter().zip(decoded) {
-                let t = out[i].get_or_insert_with(|| Transcript { text: String::new(), tokens: vec![], stops: vec![] });
+                let t = out[i].get_or_insert_with(|| Transcript {
+                    text: String::new(),
+                    tokens: vec![],
+                    stops: vec![],
+                });
                 t.tokens.extend(tokens);
                 t.stops.push(stop);
             }
@@ -79,7 +92,10 @@ impl Recognizer {
         for t in out.iter_mut().flatten() {
             t.text = self.tokenizer.decode(&t.tokens)?.trim().to_string();
         }
-        Ok(out.into_iter().map(|t| t.expect("every utterance is in one batch")).collect())
+        Ok(out
+            .into_iter()
+            .map(|t| t.expect("every utterance is in one batch"))
+            .collect())
     }
 
     /// Transcribes with the base alone, or with one submodel for every utterance.
@@ -105,8 +121,12 @@ mod tests {
     #[test]
     fn batches_share_one_context_and_respect_the_size() {
         let s = 16_000;
-        // 1 s, 1.2 s, 3 s, 1.1 s, 40 s: the three short ones share a context (300 frames).
-        let plan = plan_batches(&[s, s * 12 / 10, 3 * s, s * 11 / 10, 40 * s], 2, false);
-        assert_eq!(plan, vec![vec![0, 1], vec![3], vec![2], vec![4]]);
+        // 1 s → 400 frames; 1.2 s and 1.1 s → 500; 2 s → 500; 3 s → 600; 40 s alone.
+        let plan = plan_batches(
+            &[s, s * 12 / 10, 3 * s, s * 11 / 10, 40 * s, 2 * s],
+            2,
+            false,
+        );
+        assert_eq!(plan, vec![vec![0], vec![1, 3], vec![5], vec![2], vec![4]]);
     }
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
-use audioadapter_buffers::direct::InterleavedSlice;
 use super::error::{AudioError, IN_MEMORY};
+use audioadapter_buffers::direct::InterleavedSlice;
 
 /// Nominal chunk length handed to rubato; it rounds this to fit the ratio.
 const CHUNK_FRAMES: usize = 1024;

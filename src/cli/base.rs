@@ -30,7 +30,8 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Import { path, name, out } => {
             let name = name.unwrap_or_else(|| {
-                path.file_name().map_or("base".into(), |n| n.to_string_lossy().into_owned())
+                path.file_name()
+                    .map_or("base".into(), |n| n.to_string_lossy().into_owned())
             });
             let imported = import_dir(&path, &name)?;
             let out = out.unwrap_or_else(|| ctx.home.bases_dir().join(&name));

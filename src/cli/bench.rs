@@ -39,7 +39,12 @@ impl Timing {
     pub fn of(mut runs: Vec<f64>, audio_seconds: f64) -> Self {
         runs.sort_by(f64::total_cmp);
         let median = runs[runs.len() / 2];
-        Self { median, min: runs[0], max: runs[runs.len() - 1], rtf: median / audio_seconds.max(1e-9) }
+        Self {
+            median,
+            min: runs[0],
+            max: runs[runs.len() - 1],
+            rtf: median / audio_seconds.max(1e-9),
+        }
     }
 }
 
@@ -82,14 +87,31 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
         if !json {
             println!(
                 "{:<28} {:>5.1} s audio   dynamic {:.3} s (min {:.3}, max {:.3}, RTF {:.3})   full {:.3} s (RTF {:.3})   speed-up {:.1}x",
-                u.id, seconds, d.median, d.min, d.max, d.rtf, f.median, f.rtf, f.median / d.median
+                u.id,
+                seconds,
+                d.median,
+                d.min,
+                d.max,
+                d.rtf,
+                f.median,
+                f.rtf,
+                f.median / d.median
             );
         }
-        rows.push(ClipTiming { id: u.id, seconds, text, dynamic: d, full: f });
+        rows.push(ClipTiming {
+            id: u.id,
+            seconds,
+            text,
+            dynamic: d,
+            full: f,
+        });
     }
     if json {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        println!("{}", serde_json::json!({ "bench": "decode", "threads": threads, "runs": runs, "clips": rows }));
+        println!(
+            "{}",
+            serde_json::json!({ "bench": "decode", "threads": threads, "runs": runs, "clips": rows })
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

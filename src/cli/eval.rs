@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use super::Context;
 use crate::dataset::{Utterance, load_set};
-use crate::eval::{CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes};
+use crate::eval::{
+    CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes,
+};
 use crate::recognizer::Recognizer;
 use crate::submodel::Submodel;
 
@@ -75,11 +77,19 @@ pub fn evaluate(
 ) -> anyhow::Result<Report> {
     let audios: Vec<&[f32]> = utts.iter().map(|(_, a)| a.as_slice()).collect();
     let base = rec.transcribe(&audios, None, batch)?;
-    let adapted = sub.map(|s| rec.transcribe(&audios, Some(s), batch)).transpose()?;
-    let base_scores: Vec<UtteranceScore> =
-        utts.iter().zip(&base).map(|((u, _), t)| score(&u.text, &t.text, &norm)).collect();
+    let adapted = sub
+        .map(|s| rec.transcribe(&audios, Some(s), batch))
+        .transpose()?;
+    let base_scores: Vec<UtteranceScore> = utts
+        .iter()
+        .zip(&base)
+        .map(|((u, _), t)| score(&u.text, &t.text, &norm))
+        .collect();
     let sub_scores: Option<Vec<UtteranceScore>> = adapted.as_ref().map(|a| {
-        utts.iter().zip(a).map(|((u, _), t)| score(&u.text, &t.text, &norm)).collect()
+        utts.iter()
+            .zip(a)
+            .map(|((u, _), t)| score(&u.text, &t.text, &norm))
+            .collect()
     });
     let rows = utts
         .iter()
@@ -96,7 +106,10 @@ pub fn evaluate(
                 submodel_wer: s.map(UtteranceScore::wer),
                 base_alignment: three(render_alignment(&base_scores[i].alignment)),
                 submodel_alignment: s.map(|s| three(render_alignment(&s.alignment))),
-                fixed: changes.as_ref().map(|c| c.fixed.clone()).unwrap_or_default(),
+                fixed: changes
+                    .as_ref()
+                    .map(|c| c.fixed.clone())
+                    .unwrap_or_default(),
                 broken: changes.map(|c| c.broken).unwrap_or_default(),
             }
         })
@@ -123,14 +136,25 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for e in &errors {
         eprintln!("error: {e}");
     }
-    anyhow::ensure!(!loaded.is_empty(), "{}: no usable utterances", args.set.display());
+    anyhow::ensure!(
+        !loaded.is_empty(),
+        "{}: no usable utterances",
+        args.set.display()
+    );
     let rec = ctx.recognizer(args.full_context)?;
     let sub = args
         .submodel
         .as_deref()
-        .map(|id| ctx.submodel(id, &rec).with_context(|| format!("submodel {id}")))
+        .map(|id| {
+            ctx.submodel(id, &rec)
+                .with_context(|| format!("submodel {id}"))
+        })
         .transpose()?;
-    let norm = if args.no_normalize { Normalizer::none() } else { Normalizer::english() };
+    let norm = if args.no_normalize {
+        Normalizer::none()
+    } else {
+        Normalizer::english()
+    };
     let mut report = evaluate(&rec, sub.as_ref(), &loaded, norm, args.batch)?;
     report.errors = errors;
     if args.json {
@@ -138,7 +162,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print_table(&report);
     }
-    Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_table(r: &Report) {
@@ -153,15 +181,29 @@ fn print_table(r: &Report) {
                 println!("   {line}");
             }
             if !u.fixed.is_empty() || !u.broken.is_empty() {
-                println!("   fixed: {}   broken: {}", u.fixed.join(" "), u.broken.join(" "));
+                println!(
+                    "   fixed: {}   broken: {}",
+                    u.fixed.join(" "),
+                    u.broken.join(" ")
+                );
             }
         }
     }
     println!();
-    println!("normaliser: {}   utterances: {}", r.normalizer, r.utterances.len());
-    println!("{:<10} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6}", "system", "WER", "CER", "words", "sub", "del", "ins");
+    println!(
+        "normaliser: {}   utterances: {}",
+        r.normalizer,
+        r.utterances.len()
+    );
+    println!(
+        "{:<10} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6}",
+        "system", "WER", "CER", "words", "sub", "del", "ins"
+    );
     let line = |name: &str, c: &CorpusScore| {
-        println!("{name:<10} {:>7.4} {:>7.4} {:>7} {:>6} {:>6} {:>6}", c.wer, c.cer, c.words, c.sub, c.del, c.ins);
+        println!(
+            "{name:<10} {:>7.4} {:>7.4} {:>7} {:>6} {:>6} {:>6}",
+            c.wer, c.cer, c.words, c.sub, c.del, c.ins
+        );
     };
     line("base", &r.base);
     if let Some(s) = &r.submodel {

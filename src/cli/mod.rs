@@ -4,6 +4,7 @@
 pub mod base;
 pub mod bench;
 pub mod eval;
+pub mod library;
 pub mod transcribe;
 
 use std::path::{Path, PathBuf};
@@ -28,7 +29,10 @@ pub struct Context {
 
 impl Context {
     pub fn new(home: Option<&Path>, base: Option<&str>) -> Self {
-        Self { home: Home::resolve(home), base: base.map(str::to_string) }
+        Self {
+            home: Home::resolve(home),
+            base: base.map(str::to_string),
+        }
     }
 
     /// The base directory: `--base` as a path, else as a name under the home's `bases/`,
@@ -50,7 +54,11 @@ impl Context {
     /// Loads a submodel from the library (or a path), refusing one made for another base.
     pub fn submodel(&self, id: &str, rec: &Recognizer) -> anyhow::Result<Submodel> {
         let path = self.home.submodel_path(id);
-        Ok(Submodel::load(&path, Some(&rec.model.hash), rec.model.device())?)
+        Ok(Submodel::load(
+            &path,
+            Some(&rec.model.hash),
+            rec.model.device(),
+        )?)
     }
 }
 

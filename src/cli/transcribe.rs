@@ -25,7 +25,11 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let rec = ctx.recognizer(args.full_context)?;
-    let sub = args.submodel.as_deref().map(|id| ctx.submodel(id, &rec)).transpose()?;
+    let sub = args
+        .submodel
+        .as_deref()
+        .map(|id| ctx.submodel(id, &rec))
+        .transpose()?;
     let (good, failed) = read_audio_files(&args.files);
     for (i, samples) in good {
         let start = Instant::now();
@@ -42,5 +46,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             println!("{file}\t{}\t({seconds:.2} s audio, {wall:.2} s)", t.text);
         }
     }
-    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -79,13 +79,21 @@ fn energy(x: &[f32]) -> f32 {
 }
 
 /// Log-mel batch `[B, n_mels, F]` for segments, all encoded at the largest context they need.
-pub fn mel_batch(fe: &MelFrontend, segments: &[&[f32]], opts: DecodeOptions, dev: &candle_core::Device) -> Result<Tensor> {
+pub fn mel_batch(
+    fe: &MelFrontend,
+    segments: &[&[f32]],
+    opts: DecodeOptions,
+    dev: &candle_core::Device,
+) -> Result<Tensor> {
     let frames = segments
         .iter()
         .map(|s| features::context_frames(s.len(), opts.full_context))
         .max()
         .unwrap_or(features::FRAME_GRANULE);
-    let data: Vec<f32> = segments.iter().flat_map(|s| fe.log_mel(s, frames)).collect();
+    let data: Vec<f32> = segments
+        .iter()
+        .flat_map(|s| fe.log_mel(s, frames))
+        .collect();
     Tensor::from_vec(data, (segments.len(), fe.n_mels(), frames), dev)
 }
 
@@ -105,7 +113,13 @@ pub fn decode_segments(
     let prompt = cfg.prompt();
     let budgets: Vec<usize> = segments
         .iter()
-        .map(|s| token_budget(s.len() as f32 / SAMPLE_RATE as f32, cfg.n_text_ctx, prompt.len()))
+        .map(|s| {
+            token_budget(
+                s.len() as f32 / SAMPLE_RATE as f32,
+                cfg.n_text_ctx,
+                prompt.len(),
+            )
+        })
         .collect();
     let mut suppress = vec![0f32; cfg.n_vocab];
     for &t in &cfg.suppress {
@@ -119,17 +133,33 @@ pub fn decode_segments(
     }
     let mut out: Vec<Vec<u32>> = vec![Vec::new(); b];
     let mut stop: Vec<Option<Stop>> = vec![None; b];
-    let rows: Vec<u32> = prompt.iter().copied().cycle().take(prompt.len() * b).collect();
+    let rows: Vec<u32> = prompt
+        .iter()
+        .copied()
+        .cycle()
+        .take(prompt.len() * b)
+        .collect();
     let mut input = Tensor::from_vec(rows, (b, prompt.len()), model.device())?;
     for step in 0.. {
-        let logits = model.decoder.step(&input, &mut cache, hooks)?.to_vec2::<f32>()?;
+        let logits = model
+            .decoder
+            .step(&input, &mut cache, hooks)?
+            .to_vec2::<f32>()?;
         let mut next = Vec::with_capacity(b);
         for (i, row) in logits.iter().enumerate() {
             if stop[i].is_some() {
                 next.push(cfg.tokens.eot);
                 continue;
             }
-            let tok = argmax(row, &suppress, if step == 0 { &cfg.suppress_at_begin } else { &[] });
+            let tok = argmax(
+                row,
+                &suppress,
+                if step == 0 {
+                    &cfg.suppress_at_begin
+                } else {
+                    &[]
+                },
+            );
             if tok == cfg.tokens.eot {
                 stop[i] = Some(Stop::EndOfText);
             } else {

@@ -4,7 +4,7 @@
 use candle_core::{D, Result, Tensor};
 
 use super::config::WhisperConfig;
-use super::layers::{AttnKind, Attention, Hooks, LayerNorm, Mlp, Stack, causal_mask};
+use super::layers::{Attention, AttnKind, Hooks, LayerNorm, Mlp, Stack, causal_mask};
 use super::weights::Weights;
 
 #[derive(Clone, Debug)]
@@ -36,9 +36,19 @@ impl Block {
     fn load(w: &Weights, p: &str, n_head: usize, layer: usize) -> Result<Self> {
         let site = |kind| (Stack::Decoder, layer, kind);
         Ok(Self {
-            attn: Attention::load(w, &format!("{p}.self_attn"), n_head, site(AttnKind::SelfAttn))?,
+            attn: Attention::load(
+                w,
+                &format!("{p}.self_attn"),
+                n_head,
+                site(AttnKind::SelfAttn),
+            )?,
             attn_ln: LayerNorm::load(w, &format!("{p}.self_attn_layer_norm"))?,
-            cross: Attention::load(w, &format!("{p}.encoder_attn"), n_head, site(AttnKind::Cross))?,
+            cross: Attention::load(
+                w,
+                &format!("{p}.encoder_attn"),
+                n_head,
+                site(AttnKind::Cross),
+            )?,
             cross_ln: LayerNorm::load(w, &format!("{p}.encoder_attn_layer_norm"))?,
             mlp: Mlp::load(w, p)?,
             mlp_ln: LayerNorm::load(w, &format!("{p}.final_layer_norm"))?,
@@ -67,7 +77,9 @@ impl Block {
                 (c.cross_k.clone(), c.cross_v.clone())
             }
             (CrossSource::Features(a), _) => self.cross.key_value(a, hooks)?,
-            (CrossSource::Cached, None) => candle_core::bail!("decoder: cached step without a cache"),
+            (CrossSource::Cached, None) => {
+                candle_core::bail!("decoder: cached step without a cache")
+            }
         };
         let x = (x + self.attn.attend(&q, &k, &v, mask, grad)?)?;
         let h = self.cross_ln.forward(&x, grad)?;
@@ -119,11 +131,24 @@ impl Decoder {
     }
 
     /// Teacher-forced pass: `tokens: [B, L]` over `audio: [B, T, d]` → hidden `[B, L, d]`.
-    pub fn forward(&self, tokens: &Tensor, audio: &Tensor, hooks: &dyn Hooks, grad: bool) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        tokens: &Tensor,
+        audio: &Tensor,
+        hooks: &dyn Hooks,
+        grad: bool,
+    ) -> Result<Tensor> {
         let mut x = self.embed(tokens, 0)?;
         let mask = causal_mask(tokens.dim(1)?, tokens.device())?;
         for block in &self.blocks {
-            x = block.forward(&x, CrossSource::Features(audio), Some(&mask), None, hooks, grad)?;
+            x = block.forward(
+                &x,
+                CrossSource::Features(audio),
+                Some(&mask),
+                None,
+                hooks,
+                grad,
+            )?;
         }
         self.ln.forward(&x, grad)
     }
@@ -135,20 +160,40 @@ impl Decoder {
             .iter()
             .map(|b| {
                 let (cross_k, cross_v) = b.cross.key_value(audio, hooks)?;
-                Ok(LayerCache { cross_k, cross_v, self_kv: None })
+                Ok(LayerCache {
+                    cross_k,
+                    cross_v,
+                    self_kv: None,
+                })
             })
             .collect::<Result<_>>()?;
         Ok(DecodeCache { layers, offset: 0 })
     }
 
     /// Feeds `tokens: [B, L]` at the cache's offset; returns the last position's logits `[B, vocab]`.
-    pub fn step(&self, tokens: &Tensor, cache: &mut DecodeCache, hooks: &dyn Hooks) -> Result<Tensor> {
+    pub fn step(
+        &self,
+        tokens: &Tensor,
+        cache: &mut DecodeCache,
+        hooks: &dyn Hooks,
+    ) -> Result<Tensor> {
         let l = tokens.dim(1)?;
         let mut x = self.embed(tokens, cache.offset)?;
         // Only the prompt step (L > 1) needs a mask: later steps see all cached positions.
-        let mask = if l > 1 { Some(causal_mask(l, tokens.device())?) } else { None };
+        let mask = if l > 1 {
+            Some(causal_mask(l, tokens.device())?)
+        } else {
+            None
+        };
         for (block, lc) in self.blocks.iter().zip(cache.layers.iter_mut()) {
-            x = block.forward(&x, CrossSource::Cached, mask.as_ref(), Some(lc), hooks, false)?;
+            x = block.forward(
+                &x,
+                CrossSource::Cached,
+                mask.as_ref(),
+                Some(lc),
+                hooks,
+                false,
+            )?;
         }
         cache.offset += l;
         let last = self.ln.forward(&x.narrow(1, l - 1, 1)?, false)?;

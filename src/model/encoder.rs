@@ -5,7 +5,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig};
 
 use super::config::WhisperConfig;
-use super::layers::{AttnKind, Attention, Hooks, LayerNorm, Mlp, Stack};
+use super::layers::{Attention, AttnKind, Hooks, LayerNorm, Mlp, Stack};
 use super::weights::Weights;
 
 #[derive(Clone, Debug)]

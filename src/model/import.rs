@@ -39,7 +39,10 @@ pub fn import_dir(dir: &Path, name: &str) -> Result<Imported, ModelError> {
     } else if dir.join("model.safetensors").exists() {
         read_hf(dir)?
     } else {
-        return Err(bad(dir, "holds neither model.bin (CTranslate2) nor model.safetensors (HF)"));
+        return Err(bad(
+            dir,
+            "holds neither model.bin (CTranslate2) nor model.safetensors (HF)",
+        ));
     };
     config.name = name.to_string();
     config.tokens = special_tokens(&tok, config.n_vocab, &tok_path)?;
@@ -74,7 +77,8 @@ fn special_tokens(tok: &Value, n_vocab: usize, file: &Path) -> Result<SpecialTok
             .and_then(|t| t["id"].as_u64())
             .map(|id| id as u32)
     };
-    let need = |content: &str| find(content).ok_or_else(|| bad(file, format!("no {content} token")));
+    let need =
+        |content: &str| find(content).ok_or_else(|| bad(file, format!("no {content} token")));
     let no_timestamps = need("<|notimestamps|>")?;
     // Multilingual checkpoints have one more token than the English-only ones (51865 vs 51864).
     let multilingual = n_vocab >= 51865;
@@ -83,14 +87,23 @@ fn special_tokens(tok: &Value, n_vocab: usize, file: &Path) -> Result<SpecialTok
         sot: need("<|startoftranscript|>")?,
         no_timestamps,
         english: if multilingual { find("<|en|>") } else { None },
-        transcribe: if multilingual { find("<|transcribe|>") } else { None },
+        transcribe: if multilingual {
+            find("<|transcribe|>")
+        } else {
+            None
+        },
         timestamp_begin: no_timestamps + 1,
     })
 }
 
 fn ids(v: &Value) -> Vec<u32> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as u32).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_u64())
+                .map(|x| x as u32)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -123,16 +136,25 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<String, ModelError> {
         let n = self.u16()? as usize;
         let s = self.take(n)?;
-        Ok(String::from_utf8_lossy(s).trim_end_matches('\0').to_string())
+        Ok(String::from_utf8_lossy(s)
+            .trim_end_matches('\0')
+            .to_string())
     }
 }
 
 /// Parses `model.bin` (CTranslate2 spec version ≤ 6) into name → f32 tensor, resolving aliases.
 pub fn parse_ct2(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
-    let mut r = Reader { b: bytes, pos: 0, file };
+    let mut r = Reader {
+        b: bytes,
+        pos: 0,
+        file,
+    };
     let version = r.u32()?;
     if !(5..=6).contains(&version) {
-        return Err(bad(file, format!("CTranslate2 binary version {version} is not supported")));
+        return Err(bad(
+            file,
+            format!("CTranslate2 binary version {version} is not supported"),
+        ));
     }
     let _spec = r.string()?;
     let _revision = r.u32()?;
@@ -141,21 +163,41 @@ pub fn parse_ct2(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
     for _ in 0..count {
         let name = r.string()?;
         let rank = r.u8()? as usize;
-        let shape = (0..rank).map(|_| r.u32().map(|d| d as usize)).collect::<Result<Vec<_>, _>>()?;
+        let shape = (0..rank)
+            .map(|_| r.u32().map(|d| d as usize))
+            .collect::<Result<Vec<_>, _>>()?;
         let dtype = r.u8()?;
         let nbytes = r.u32()? as usize;
         let raw = r.take(nbytes)?;
         let data: Vec<f32> = match dtype {
-            0 => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            0 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
             1 => raw.iter().map(|&b| b as i8 as f32).collect(),
-            2 => raw.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as f32).collect(),
-            3 => raw.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect(),
-            4 => raw.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            5 => raw.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            2 => raw
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32)
+                .collect(),
+            3 => raw
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
+                .collect(),
+            4 => raw
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            5 => raw
+                .chunks_exact(2)
+                .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             d => return Err(bad(file, format!("{name}: unknown dtype {d}"))),
         };
         if name.ends_with("weight_scale") {
-            return Err(bad(file, "int8-quantized CTranslate2 models are not supported; convert with --quantization float16"));
+            return Err(bad(
+                file,
+                "int8-quantized CTranslate2 models are not supported; convert with --quantization float16",
+            ));
         }
         out.insert(name, RawTensor { shape, data });
     }
@@ -180,36 +222,61 @@ fn split_rows(t: &RawTensor, n: usize) -> Vec<RawTensor> {
     shape[0] = rows;
     t.data
         .chunks(rows * cols)
-        .map(|c| RawTensor { shape: shape.clone(), data: c.to_vec() })
+        .map(|c| RawTensor {
+            shape: shape.clone(),
+            data: c.to_vec(),
+        })
         .collect()
 }
 
 fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
-    let get = |k: &str| src.get(k).ok_or_else(|| bad(file, format!("missing variable {k}")));
+    let get = |k: &str| {
+        src.get(k)
+            .ok_or_else(|| bad(file, format!("missing variable {k}")))
+    };
     let scalar = |k: &str| -> Result<usize, ModelError> { Ok(get(k)?.data[0] as usize) };
     let mut out = Tensors::new();
     let mut put = |k: String, t: RawTensor| {
         out.insert(k, t);
     };
-    let count = |stack: &str| (0..).take_while(|i| src.contains_key(&format!("{stack}/layer_{i}/ffn/linear_0/weight"))).count();
+    let count = |stack: &str| {
+        (0..)
+            .take_while(|i| src.contains_key(&format!("{stack}/layer_{i}/ffn/linear_0/weight")))
+            .count()
+    };
     let (n_enc, n_dec) = (count("encoder"), count("decoder"));
     for conv in ["conv1", "conv2"] {
         for p in ["weight", "bias"] {
-            put(format!("model.encoder.{conv}.{p}"), get(&format!("encoder/{conv}/{p}"))?.clone());
+            put(
+                format!("model.encoder.{conv}.{p}"),
+                get(&format!("encoder/{conv}/{p}"))?.clone(),
+            );
         }
     }
-    let ln = |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str| -> Result<(), ModelError> {
-        put(format!("{to}.weight"), get(&format!("{from}/gamma"))?.clone());
-        put(format!("{to}.bias"), get(&format!("{from}/beta"))?.clone());
-        Ok(())
-    };
-    let lin = |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str| -> Result<(), ModelError> {
-        put(format!("{to}.weight"), get(&format!("{from}/weight"))?.clone());
-        put(format!("{to}.bias"), get(&format!("{from}/bias"))?.clone());
-        Ok(())
-    };
+    let ln =
+        |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str| -> Result<(), ModelError> {
+            put(
+                format!("{to}.weight"),
+                get(&format!("{from}/gamma"))?.clone(),
+            );
+            put(format!("{to}.bias"), get(&format!("{from}/beta"))?.clone());
+            Ok(())
+        };
+    let lin =
+        |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str| -> Result<(), ModelError> {
+            put(
+                format!("{to}.weight"),
+                get(&format!("{from}/weight"))?.clone(),
+            );
+            put(format!("{to}.bias"), get(&format!("{from}/bias"))?.clone());
+            Ok(())
+        };
     // Splits a fused projection into the named HF projections (k has no bias in Whisper).
-    let fused = |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str, names: &[&str]| -> Result<(), ModelError> {
+    let fused = |put: &mut dyn FnMut(String, RawTensor),
+                 from: &str,
+                 to: &str,
+                 names: &[&str]|
+     -> Result<(), ModelError> {
         let w = split_rows(get(&format!("{from}/weight"))?, names.len());
         let b = split_rows(get(&format!("{from}/bias"))?, names.len());
         for ((n, w), b) in names.iter().zip(w).zip(b) {
@@ -222,21 +289,62 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
     };
     for (stack, n) in [("encoder", n_enc), ("decoder", n_dec)] {
         for i in 0..n {
-            let (c, h) = (format!("{stack}/layer_{i}"), format!("model.{stack}.layers.{i}"));
-            fused(&mut put, &format!("{c}/self_attention/linear_0"), &format!("{h}.self_attn"), &["q_proj", "k_proj", "v_proj"])?;
-            lin(&mut put, &format!("{c}/self_attention/linear_1"), &format!("{h}.self_attn.out_proj"))?;
-            ln(&mut put, &format!("{c}/self_attention/layer_norm"), &format!("{h}.self_attn_layer_norm"))?;
+            let (c, h) = (
+                format!("{stack}/layer_{i}"),
+                format!("model.{stack}.layers.{i}"),
+            );
+            fused(
+                &mut put,
+                &format!("{c}/self_attention/linear_0"),
+                &format!("{h}.self_attn"),
+                &["q_proj", "k_proj", "v_proj"],
+            )?;
+            lin(
+                &mut put,
+                &format!("{c}/self_attention/linear_1"),
+                &format!("{h}.self_attn.out_proj"),
+            )?;
+            ln(
+                &mut put,
+                &format!("{c}/self_attention/layer_norm"),
+                &format!("{h}.self_attn_layer_norm"),
+            )?;
             lin(&mut put, &format!("{c}/ffn/linear_0"), &format!("{h}.fc1"))?;
             lin(&mut put, &format!("{c}/ffn/linear_1"), &format!("{h}.fc2"))?;
-            ln(&mut put, &format!("{c}/ffn/layer_norm"), &format!("{h}.final_layer_norm"))?;
+            ln(
+                &mut put,
+                &format!("{c}/ffn/layer_norm"),
+                &format!("{h}.final_layer_norm"),
+            )?;
             if stack == "decoder" {
-                lin(&mut put, &format!("{c}/attention/linear_0"), &format!("{h}.encoder_attn.q_proj"))?;
-                fused(&mut put, &format!("{c}/attention/linear_1"), &format!("{h}.encoder_attn"), &["k_proj", "v_proj"])?;
-                lin(&mut put, &format!("{c}/attention/linear_2"), &format!("{h}.encoder_attn.out_proj"))?;
-                ln(&mut put, &format!("{c}/attention/layer_norm"), &format!("{h}.encoder_attn_layer_norm"))?;
+                lin(
+                    &mut put,
+                    &format!("{c}/attention/linear_0"),
+                    &format!("{h}.encoder_attn.q_proj"),
+                )?;
+                fused(
+                    &mut put,
+                    &format!("{c}/attention/linear_1"),
+                    &format!("{h}.encoder_attn"),
+                    &["k_proj", "v_proj"],
+                )?;
+                lin(
+                    &mut put,
+                    &format!("{c}/attention/linear_2"),
+                    &format!("{h}.encoder_attn.out_proj"),
+                )?;
+                ln(
+                    &mut put,
+                    &format!("{c}/attention/layer_norm"),
+                    &format!("{h}.encoder_attn_layer_norm"),
+                )?;
             }
         }
-        ln(&mut put, &format!("{stack}/layer_norm"), &format!("model.{stack}.layer_norm"))?;
+        ln(
+            &mut put,
+            &format!("{stack}/layer_norm"),
+            &format!("model.{stack}.layer_norm"),
+        )?;
     }
     let emb = get("decoder/embeddings/weight")?.clone();
     let pos = get("decoder/position_encodings/encodings")?.clone();
@@ -264,7 +372,14 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
 }
 
 fn placeholder_tokens() -> SpecialTokens {
-    SpecialTokens { eot: 0, sot: 0, no_timestamps: 0, english: None, transcribe: None, timestamp_begin: 0 }
+    SpecialTokens {
+        eot: 0,
+        sot: 0,
+        no_timestamps: 0,
+        english: None,
+        transcribe: None,
+        timestamp_begin: 0,
+    }
 }
 
 fn read_ct2(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
@@ -288,21 +403,44 @@ fn read_hf(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
     for (name, view) in st.tensors() {
         let raw = view.data();
         let data: Vec<f32> = match view.dtype() {
-            Dtype::F32 => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            Dtype::F16 => raw.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            Dtype::BF16 => raw.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            Dtype::F32 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::F16 => raw
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => raw
+                .chunks_exact(2)
+                .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             other => return Err(bad(&file, format!("{name}: unsupported dtype {other:?}"))),
         };
-        let name = if name.starts_with("model.") || name == "proj_out.weight" { name } else { format!("model.{name}") };
+        let name = if name.starts_with("model.") || name == "proj_out.weight" {
+            name
+        } else {
+            format!("model.{name}")
+        };
         if name == "proj_out.weight" || name == "model.encoder.embed_positions.weight" {
             continue; // tied to embed_tokens / recomputed sinusoids
         }
-        out.insert(name, RawTensor { shape: view.shape().to_vec(), data });
+        out.insert(
+            name,
+            RawTensor {
+                shape: view.shape().to_vec(),
+                data,
+            },
+        );
     }
     let cfg_path = dir.join("config.json");
     let text = std::fs::read(&cfg_path).map_err(|e| ModelError::io(&cfg_path, e))?;
     let v: Value = serde_json::from_slice(&text).map_err(|e| bad(&cfg_path, e.to_string()))?;
-    let num = |k: &str| v[k].as_u64().map(|x| x as usize).ok_or_else(|| bad(&cfg_path, format!("missing {k}")));
+    let num = |k: &str| {
+        v[k].as_u64()
+            .map(|x| x as usize)
+            .ok_or_else(|| bad(&cfg_path, format!("missing {k}")))
+    };
     let mut cfg = WhisperConfig {
         name: String::new(),
         n_mels: num("num_mel_bins")?,

@@ -182,7 +182,9 @@ impl Attention {
         let hd = d / self.n_head;
         let scale = (hd as f64).powf(-0.5);
         let split = |x: &Tensor, n: usize| -> Result<Tensor> {
-            x.reshape((b, n, self.n_head, hd))?.transpose(1, 2)?.contiguous() // [B, H, n, hd]
+            x.reshape((b, n, self.n_head, hd))?
+                .transpose(1, 2)?
+                .contiguous() // [B, H, n, hd]
         };
         let q = (split(q, t)? * scale)?;
         let k = split(k, s)?;

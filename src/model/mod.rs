@@ -7,6 +7,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod import;
 pub mod layers;
+pub mod testing;
 pub mod tokenizer;
 pub mod weights;
 
@@ -94,7 +95,12 @@ impl Whisper {
     }
 
     /// Encodes `mel: [B, n_mels, F]`; `grad` selects backward-capable ops (training).
-    pub fn encode(&self, mel: &Tensor, hooks: &dyn Hooks, grad: bool) -> candle_core::Result<Tensor> {
+    pub fn encode(
+        &self,
+        mel: &Tensor,
+        hooks: &dyn Hooks,
+        grad: bool,
+    ) -> candle_core::Result<Tensor> {
         self.encoder.forward(mel, hooks, grad)
     }
 }

@@ -8,8 +8,8 @@ use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use sha2::{Digest, Sha256};
 
-use super::config::WhisperConfig;
 use super::ModelError;
+use super::config::WhisperConfig;
 
 /// Format tag written into every base file's metadata.
 pub const BASE_FORMAT: &str = "attune-base/1";
@@ -44,9 +44,9 @@ impl RawTensor {
     }
 }
 
-/// Whether a tensor is stored quantized: matrices big enough that int8 pays off.
+/// Whether a tensor is stored quantized: every matrix (vectors stay f32).
 fn quantize_it(t: &RawTensor) -> bool {
-    t.shape.len() >= 2 && t.data.len() >= 4096
+    t.shape.len() >= 2
 }
 
 /// Symmetric per-row int8: `q = round(x / s)`, `s = max|row| / 127`.
@@ -58,7 +58,10 @@ pub fn quantize_rows(t: &RawTensor) -> (Vec<i8>, Vec<f32>) {
         let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
         let s = if max > 0.0 { max / 127.0 } else { 1.0 };
         scales.push(s);
-        q.extend(row.iter().map(|v| (v / s).round().clamp(-127.0, 127.0) as i8));
+        q.extend(
+            row.iter()
+                .map(|v| (v / s).round().clamp(-127.0, 127.0) as i8),
+        );
     }
     (q, scales)
 }
@@ -95,7 +98,12 @@ pub fn encode_base(
             let sname = format!("{name}{SCALE_SUFFIX}");
             owned.push((sname, Dtype::F32, vec![t.shape[0]], f32_bytes(&s)));
         } else {
-            owned.push((name.clone(), Dtype::F32, t.shape.clone(), f32_bytes(&t.data)));
+            owned.push((
+                name.clone(),
+                Dtype::F32,
+                t.shape.clone(),
+                f32_bytes(&t.data),
+            ));
         }
     }
     let views = owned
@@ -126,7 +134,9 @@ pub fn decode_base(
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let meta = meta.metadata().clone().unwrap_or_default();
     if meta.get("format").map(String::as_str) != Some(BASE_FORMAT) {
-        return Err(bad(format!("not an attune base (expected format {BASE_FORMAT})")));
+        return Err(bad(format!(
+            "not an attune base (expected format {BASE_FORMAT})"
+        )));
     }
     let cfg: WhisperConfig = serde_json::from_str(meta.get("config").map_or("", |s| s.as_str()))
         .map_err(|e| bad(format!("config: {e}")))?;
@@ -194,7 +204,9 @@ mod tests {
 
     #[test]
     fn quantization_error_is_below_half_a_step() {
-        let data: Vec<f32> = (0..64 * 80).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+        let data: Vec<f32> = (0..64 * 80)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
         let t = RawTensor {
             shape: vec![64, 80],
             data,

@@ -14,11 +14,20 @@ use crate::model::layers::{AttnKind, Hooks, Proj, Site, Stack};
 pub fn lora_sites(cfg: &WhisperConfig) -> Vec<Site> {
     let mut sites = Vec::new();
     let enc = (0..cfg.n_audio_layer).map(|l| (Stack::Encoder, l, AttnKind::SelfAttn));
-    let dec = (0..cfg.n_text_layer)
-        .flat_map(|l| [(Stack::Decoder, l, AttnKind::SelfAttn), (Stack::Decoder, l, AttnKind::Cross)]);
+    let dec = (0..cfg.n_text_layer).flat_map(|l| {
+        [
+            (Stack::Decoder, l, AttnKind::SelfAttn),
+            (Stack::Decoder, l, AttnKind::Cross),
+        ]
+    });
     for (stack, layer, attn) in enc.chain(dec) {
         for proj in [Proj::Q, Proj::V] {
-            sites.push(Site { stack, layer, attn, proj });
+            sites.push(Site {
+                stack,
+                layer,
+                attn,
+                proj,
+            });
         }
     }
     sites
@@ -61,7 +70,10 @@ pub fn tensor_shapes(spec: &Spec, cfg: &WhisperConfig) -> Vec<(String, Vec<usize
             .iter()
             .flat_map(|s| {
                 let n = site_name(s);
-                [(format!("{n}.a"), vec![d, r]), (format!("{n}.b"), vec![r, d])]
+                [
+                    (format!("{n}.a"), vec![d, r]),
+                    (format!("{n}.b"), vec![r, d]),
+                ]
             })
             .collect(),
     }
@@ -108,7 +120,13 @@ pub struct AdapterTable {
 
 impl AdapterTable {
     /// Fresh (identity) adapters for `speakers` speakers, row `i` seeded with `seed + i`.
-    pub fn init(spec: &Spec, cfg: &WhisperConfig, speakers: usize, seed: u64, dev: &Device) -> Result<Self> {
+    pub fn init(
+        spec: &Spec,
+        cfg: &WhisperConfig,
+        speakers: usize,
+        seed: u64,
+        dev: &Device,
+    ) -> Result<Self> {
         let mut tensors = BTreeMap::new();
         let shapes = tensor_shapes(spec, cfg);
         let mut rows: Vec<Vec<Vec<f32>>> = vec![Vec::new(); shapes.len()];
@@ -124,7 +142,11 @@ impl AdapterTable {
             let data: Vec<f32> = rows.into_iter().flatten().collect();
             tensors.insert(name, Tensor::from_vec(data, full, dev)?);
         }
-        Ok(Self { spec: spec.clone(), tensors, speakers })
+        Ok(Self {
+            spec: spec.clone(),
+            tensors,
+            speakers,
+        })
     }
 
     /// Turns every tensor into a trainable `Var` (same values); returns them by name.
@@ -140,14 +162,21 @@ impl AdapterTable {
 
     /// Each example's adapter: `ids[i]` is example `i`'s row in this table.
     pub fn gather(&self, ids: &[u32]) -> Result<Gathered> {
-        let dev = self.tensors.values().next().map_or(Device::Cpu, |t| t.device().clone());
+        let dev = self
+            .tensors
+            .values()
+            .next()
+            .map_or(Device::Cpu, |t| t.device().clone());
         let idx = Tensor::new(ids, &dev)?;
         let tensors = self
             .tensors
             .iter()
             .map(|(k, t)| Ok((k.clone(), t.index_select(&idx, 0)?)))
             .collect::<Result<_>>()?;
-        Ok(Gathered { spec: self.spec.clone(), tensors })
+        Ok(Gathered {
+            spec: self.spec.clone(),
+            tensors,
+        })
     }
 
     /// Row `i` alone as a one-speaker table.
@@ -157,24 +186,37 @@ impl AdapterTable {
             .iter()
             .map(|(k, t)| Ok((k.clone(), t.narrow(0, i, 1)?.copy()?)))
             .collect::<Result<_>>()?;
-        Ok(Self { spec: self.spec.clone(), tensors, speakers: 1 })
+        Ok(Self {
+            spec: self.spec.clone(),
+            tensors,
+            speakers: 1,
+        })
     }
 
     /// Stacks one-speaker (or any) tables of the same spec along the speaker axis.
     pub fn stack(tables: &[&Self]) -> Result<Self> {
-        let first = tables.first().ok_or_else(|| candle_core::Error::Msg("no tables to stack".into()))?;
+        let first = tables
+            .first()
+            .ok_or_else(|| candle_core::Error::Msg("no tables to stack".into()))?;
         let mut tensors = BTreeMap::new();
         for name in first.tensors.keys() {
             let parts: Vec<&Tensor> = tables.iter().map(|t| &t.tensors[name]).collect();
             tensors.insert(name.clone(), Tensor::cat(&parts, 0)?);
         }
         let speakers = tables.iter().map(|t| t.speakers).sum();
-        Ok(Self { spec: first.spec.clone(), tensors, speakers })
+        Ok(Self {
+            spec: first.spec.clone(),
+            tensors,
+            speakers,
+        })
     }
 
     /// Number of adapter parameters per speaker.
     pub fn params_per_speaker(&self) -> usize {
-        self.tensors.values().map(|t| t.elem_count() / self.speakers.max(1)).sum()
+        self.tensors
+            .values()
+            .map(|t| t.elem_count() / self.speakers.max(1))
+            .sum()
     }
 }
 
@@ -198,7 +240,8 @@ fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     let xc = x.broadcast_sub(&mean)?;
     let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
     let xn = xc.broadcast_div(&(var + 1e-5)?.sqrt()?)?;
-    xn.broadcast_mul(&w.unsqueeze(1)?)?.broadcast_add(&b.unsqueeze(1)?)
+    xn.broadcast_mul(&w.unsqueeze(1)?)?
+        .broadcast_add(&b.unsqueeze(1)?)
 }
 
 impl Hooks for Gathered {
@@ -209,8 +252,13 @@ impl Hooks for Gathered {
         }
         let p = |n: &str| self.get(&format!("res.{layer}.{n}"));
         let z = layer_norm(h, p("ln_w")?, p("ln_b")?)?;
-        let z = z.matmul(p("down")?)?.broadcast_add(&p("down_b")?.unsqueeze(1)?)?.relu()?; // [B, T, r]
-        let z = z.matmul(p("up")?)?.broadcast_add(&p("up_b")?.unsqueeze(1)?)?; // [B, T, d]
+        let z = z
+            .matmul(p("down")?)?
+            .broadcast_add(&p("down_b")?.unsqueeze(1)?)?
+            .relu()?; // [B, T, r]
+        let z = z
+            .matmul(p("up")?)?
+            .broadcast_add(&p("up_b")?.unsqueeze(1)?)?; // [B, T, d]
         h + z
     }
 

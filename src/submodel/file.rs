@@ -100,14 +100,25 @@ impl Submodel {
 
     /// Reads metadata only (fast: no tensor decoding).
     pub fn read_meta(path: &Path) -> Result<SubmodelMeta, SubmodelError> {
-        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io { file: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
         meta_of(&bytes, path)
     }
 
     /// Parses and verifies `bytes` (named `file` in errors); refuses another base when
     /// `expected_base` is given.
-    pub fn from_bytes(bytes: &[u8], file: &Path, expected_base: Option<&str>, dev: &Device) -> Result<Self, SubmodelError> {
-        let bad = |what: String| SubmodelError::BadFile { file: file.to_path_buf(), what };
+    pub fn from_bytes(
+        bytes: &[u8],
+        file: &Path,
+        expected_base: Option<&str>,
+        dev: &Device,
+    ) -> Result<Self, SubmodelError> {
+        let bad = |what: String| SubmodelError::BadFile {
+            file: file.to_path_buf(),
+            what,
+        };
         let meta = meta_of(bytes, file)?;
         if let Some(expected) = expected_base {
             if meta.base_hash != expected {
@@ -118,7 +129,8 @@ impl Submodel {
                 });
             }
         }
-        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
+        let st =
+            SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
         let mut names = st.names();
         names.sort();
         let mut parts = Vec::new();
@@ -126,38 +138,73 @@ impl Submodel {
         for name in names {
             let view = st.tensor(name).map_err(|e| bad(e.to_string()))?;
             if view.dtype() != Dtype::F32 {
-                return Err(bad(format!("{name}: expected f32, found {:?}", view.dtype())));
+                return Err(bad(format!(
+                    "{name}: expected f32, found {:?}",
+                    view.dtype()
+                )));
             }
-            let data: Vec<f32> = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let data: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
             tensors.insert(name.to_string(), Tensor::from_vec(data, view.shape(), dev)?);
-            parts.push((name.to_string(), view.shape().to_vec(), view.data().to_vec()));
+            parts.push((
+                name.to_string(),
+                view.shape().to_vec(),
+                view.data().to_vec(),
+            ));
         }
         if checksum(&parts) != meta.checksum {
-            return Err(bad("checksum mismatch: the file was altered or damaged".into()));
+            return Err(bad(
+                "checksum mismatch: the file was altered or damaged".into()
+            ));
         }
-        let speakers = tensors.values().next().map_or(0, |t: &Tensor| t.dim(0).unwrap_or(0));
-        let table = AdapterTable { spec: meta.spec.clone(), tensors, speakers };
+        let speakers = tensors
+            .values()
+            .next()
+            .map_or(0, |t: &Tensor| t.dim(0).unwrap_or(0));
+        let table = AdapterTable {
+            spec: meta.spec.clone(),
+            tensors,
+            speakers,
+        };
         Ok(Self { meta, table })
     }
 
     /// Loads and verifies a submodel file.
-    pub fn load(path: &Path, expected_base: Option<&str>, dev: &Device) -> Result<Self, SubmodelError> {
-        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io { file: path.to_path_buf(), source })?;
+    pub fn load(
+        path: &Path,
+        expected_base: Option<&str>,
+        dev: &Device,
+    ) -> Result<Self, SubmodelError> {
+        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
         Self::from_bytes(&bytes, path, expected_base, dev)
     }
 }
 
 fn meta_of(bytes: &[u8], file: &Path) -> Result<SubmodelMeta, SubmodelError> {
-    let bad = |what: String| SubmodelError::BadFile { file: file.to_path_buf(), what };
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a submodel file ({e})")))?;
+    let bad = |what: String| SubmodelError::BadFile {
+        file: file.to_path_buf(),
+        what,
+    };
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a submodel file ({e})")))?;
     let json = header
         .metadata()
         .as_ref()
         .and_then(|m| m.get(META_KEY))
         .ok_or_else(|| bad("not a submodel file (no attune metadata)".into()))?;
-    let meta: SubmodelMeta = serde_json::from_str(json).map_err(|e| bad(format!("metadata: {e}")))?;
+    let meta: SubmodelMeta =
+        serde_json::from_str(json).map_err(|e| bad(format!("metadata: {e}")))?;
     if meta.format_version > FORMAT_VERSION {
-        return Err(bad(format!("format version {} is newer than this attune ({FORMAT_VERSION})", meta.format_version)));
+        return Err(bad(format!(
+            "format version {} is newer than this attune ({FORMAT_VERSION})",
+            meta.format_version
+        )));
     }
     Ok(meta)
 }

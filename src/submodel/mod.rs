@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod file;
+pub mod peft;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,17 +39,25 @@ pub struct Spec {
 
 impl Spec {
     pub fn new(kind: Kind, rank: usize) -> Self {
-        Self { kind, rank, alpha: rank as f64 }
+        Self {
+            kind,
+            rank,
+            alpha: rank as f64,
+        }
     }
 
     /// Where the adapters attach, as recorded in the metadata.
     pub fn targets(&self) -> Vec<String> {
         match self.kind {
             Kind::Residual => vec!["encoder.blocks.*.output".into()],
-            Kind::Lora => ["encoder.self_attn", "decoder.self_attn", "decoder.encoder_attn"]
-                .iter()
-                .flat_map(|m| [format!("{m}.q_proj"), format!("{m}.v_proj")])
-                .collect(),
+            Kind::Lora => [
+                "encoder.self_attn",
+                "decoder.self_attn",
+                "decoder.encoder_attn",
+            ]
+            .iter()
+            .flat_map(|m| [format!("{m}.q_proj"), format!("{m}.v_proj")])
+            .collect(),
         }
     }
 }
@@ -57,7 +66,10 @@ impl Spec {
 #[derive(Debug, thiserror::Error)]
 pub enum SubmodelError {
     #[error("{}: {what}", file.display())]
-    BadFile { file: std::path::PathBuf, what: String },
+    BadFile {
+        file: std::path::PathBuf,
+        what: String,
+    },
     #[error(
         "{}: made for base {found:.12}…, but the loaded base is {expected:.12}… — use the base it was trained on",
         file.display()
