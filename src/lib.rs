@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod cli;
 pub mod dataset;
+pub mod enroll;
 pub mod eval;
 pub mod features;
 pub mod library;

@@ -38,6 +38,14 @@ enum Command {
     /// The submodel library: list, show, export (file or PEFT), import, rm
     #[command(subcommand)]
     Library(cli::library::Command),
+    /// Create, list and remove speakers
+    #[command(subcommand)]
+    Speaker(cli::speaker::Command),
+    /// Import, export or record a speaker's enrollment utterances
+    #[command(subcommand)]
+    Enroll(cli::enroll::Command),
+    /// List audio input and output devices
+    Devices(cli::devices::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +57,9 @@ fn main() -> ExitCode {
         Command::Eval(a) => cli::eval::run(&ctx, a),
         Command::Base(c) => cli::base::run(&ctx, c),
         Command::Bench(c) => cli::bench::run(&ctx, c),
+        Command::Speaker(c) => cli::speaker::run(&ctx, c),
+        Command::Enroll(c) => cli::enroll::run(&ctx, c),
+        Command::Devices(a) => cli::devices::run(&ctx, a),
         Command::Library(c) => cli::library::run(&ctx, c),
     };
     match result {

@@ -1,10 +1,16 @@
 //! Audio input/output for speaker recordings: decoding arbitrary WAV files to
 //! the crate's canonical 16 kHz mono `f32` format, resampling, silence
-//! detection, and private atomic WAV writing. (Live capture will live in a
-//! sibling `capture` module.)
+//! detection, and private atomic WAV writing; recording: devices (`capture`), the
+//! capture ring (`ring`), levels and endpointing (`endpoint`), takes (`recorder`) and
+//! listen-back (`playback`).
 
+pub mod capture;
+pub mod endpoint;
 mod error;
+pub mod playback;
+pub mod recorder;
 pub mod resample;
+pub mod ring;
 pub mod wav;
 
 #[cfg(test)]

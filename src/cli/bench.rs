@@ -23,6 +23,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serving throughput with many submodels: mixed-speaker batches vs swap-per-request vs one
+    /// batch per speaker vs the base alone; submodel hot-load time
+    Serve(super::bench_serve::Args),
 }
 
 /// Wall-clock statistics of repeated runs, in seconds.
@@ -62,7 +65,10 @@ fn shipped_clips() -> PathBuf {
 }
 
 pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
-    let Command::Decode { set, runs, json } = cmd;
+    let (set, runs, json) = match cmd {
+        Command::Decode { set, runs, json } => (set, runs, json),
+        Command::Serve(args) => return super::bench_serve::run(ctx, args),
+    };
     let set = set.unwrap_or_else(shipped_clips);
     let (utts, _) = load_set(&set)?;
     let dynamic = ctx.recognizer(false)?;

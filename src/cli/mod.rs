@@ -3,8 +3,12 @@
 
 pub mod base;
 pub mod bench;
+pub mod bench_serve;
+pub mod devices;
+pub mod enroll;
 pub mod eval;
 pub mod library;
+pub mod speaker;
 pub mod transcribe;
 
 use std::path::{Path, PathBuf};

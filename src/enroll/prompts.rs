@@ -67,6 +67,9 @@ mod tests {
 
     #[test]
     fn comments_and_blanks_are_skipped() {
-        assert_eq!(parse("# x\n\n  Hello there \n#y\nBye"), ["Hello there", "Bye"]);
+        assert_eq!(
+            parse("# x\n\n  Hello there \n#y\nBye"),
+            ["Hello there", "Bye"]
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::ModelError;
@@ -14,6 +15,7 @@ use super::config::WhisperConfig;
 /// Format tag written into every base file's metadata.
 pub const BASE_FORMAT: &str = "attune-base/1";
 const SCALE_SUFFIX: &str = ".__scale";
+const META_KEY: &str = "attune_base";
 
 /// Named f32 tensors of a base model (HF Whisper names).
 #[derive(Clone)]
@@ -114,10 +116,9 @@ pub fn encode_base(
                 .map_err(|e| ModelError::Format(format!("tensor {n}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let meta = HashMap::from([
-        ("format".to_string(), BASE_FORMAT.to_string()),
-        ("config".to_string(), serde_json::to_string(cfg)?),
-    ]);
+    // A single metadata key keeps the header (and so the base hash) deterministic.
+    let header = serde_json::json!({ "format": BASE_FORMAT, "config": cfg });
+    let meta = HashMap::from([(META_KEY.to_string(), header.to_string())]);
     safetensors::serialize(views, Some(meta)).map_err(|e| ModelError::Format(e.to_string()))
 }
 
@@ -132,14 +133,19 @@ pub fn decode_base(
         what,
     };
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
-    let meta = meta.metadata().clone().unwrap_or_default();
-    if meta.get("format").map(String::as_str) != Some(BASE_FORMAT) {
+    let header: serde_json::Value = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .and_then(|h| serde_json::from_str(h).ok())
+        .unwrap_or_default();
+    if header["format"] != BASE_FORMAT {
         return Err(bad(format!(
             "not an attune base (expected format {BASE_FORMAT})"
         )));
     }
-    let cfg: WhisperConfig = serde_json::from_str(meta.get("config").map_or("", |s| s.as_str()))
-        .map_err(|e| bad(format!("config: {e}")))?;
+    let cfg =
+        WhisperConfig::deserialize(&header["config"]).map_err(|e| bad(format!("config: {e}")))?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {

@@ -2,6 +2,8 @@
 //! how files in it are written (atomically, private).
 
 pub mod atomic;
+pub mod recordings;
+pub mod speakers;
 
 use std::path::{Path, PathBuf};
 

@@ -45,7 +45,9 @@ pub enum StoreError {
     NotFound { id: String },
     #[error("speaker {id:?} already exists")]
     Exists { id: String },
-    #[error("speaker {id:?} is being modified by another attune process; try again when it is done")]
+    #[error(
+        "speaker {id:?} is being modified by another attune process; try again when it is done"
+    )]
     Busy { id: String },
     #[error("{}: {source}", path.display())]
     Io {
@@ -320,9 +322,7 @@ pub fn submodels_of(library: &Path, id: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = entries
         .filter_map(|e| Some(e.ok()?.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-        .filter(|p| {
-            crate::submodel::Submodel::read_meta(p).is_ok_and(|m| m.speaker == id)
-        })
+        .filter(|p| crate::submodel::Submodel::read_meta(p).is_ok_and(|m| m.speaker == id))
         .collect();
     found.sort();
     found
@@ -334,7 +334,9 @@ mod tests {
 
     #[test]
     fn ids_that_could_escape_the_store_are_refused() {
-        for bad in ["", "..", "a/b", "../x", "a\\b", ".hidden", "-rf", "a..b", "é", "a b"] {
+        for bad in [
+            "", "..", "a/b", "../x", "a\\b", ".hidden", "-rf", "a..b", "é", "a b",
+        ] {
             assert!(validate_id(bad).is_err(), "{bad:?} accepted");
         }
         for good in ["alice", "client-07", "p_3.v2", "A1"] {

@@ -1,0 +1,220 @@
+//! A speaker's stored utterances: the manifest line format, and [`Batch`], the only way to add
+//! recordings — new WAVs are staged, then moved into `recordings/`, and the manifest is replaced
+//! atomically last, so a failure at any point leaves what was stored before untouched.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::{create_private_dir_all, write_atomic};
+use super::speakers::{Speaker, StoreError};
+use crate::audio::{SAMPLE_RATE, write_wav_16k};
+use crate::dataset::{ManifestLine, Utterance};
+use crate::enroll::split::{Split, split_for};
+
+/// One line of a speaker's `manifest.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredUtterance {
+    #[serde(flatten)]
+    pub line: ManifestLine,
+    /// The prompt shown, when what was said (`text`) differs from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    pub split: Split,
+}
+
+impl StoredUtterance {
+    /// The utterance id: the recording's file stem (`00007`).
+    pub fn id(&self) -> String {
+        Path::new(&self.line.audio_filepath)
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// As a dataset utterance of speaker `speaker` stored in `dir`.
+    pub fn to_utterance(&self, dir: &Path, speaker: &str) -> Utterance {
+        Utterance {
+            id: self.id(),
+            audio: dir.join(&self.line.audio_filepath),
+            text: self.line.text.clone(),
+            speaker: Some(speaker.to_string()),
+        }
+    }
+}
+
+/// Reads a speaker manifest; a missing file is an empty manifest.
+pub fn read_manifest(path: &Path) -> Result<Vec<StoredUtterance>, StoreError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::io(path)(e)),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            serde_json::from_str(l).map_err(|e| StoreError::Corrupt {
+                path: path.to_path_buf(),
+                what: format!("line {}: {e}", n + 1),
+            })
+        })
+        .collect()
+}
+
+fn write_manifest(path: &Path, lines: &[StoredUtterance]) -> Result<(), StoreError> {
+    let mut out = String::new();
+    for l in lines {
+        out.push_str(&serde_json::to_string(l).expect("manifest line serializes"));
+        out.push('\n');
+    }
+    write_atomic(path, out.as_bytes()).map_err(StoreError::io(path))
+}
+
+/// The number in a recording name like `00042.wav`.
+fn number_of(name: &str) -> Option<u64> {
+    Path::new(name).file_stem()?.to_str()?.parse().ok()
+}
+
+/// New utterances for one speaker, staged until [`Batch::commit`]. Holds an exclusive lock on the
+/// speaker (released by the OS even if the process dies); dropping it uncommitted discards the
+/// staged files.
+pub struct Batch {
+    speaker: Speaker,
+    _lock: File,
+    staging: PathBuf,
+    existing: Vec<StoredUtterance>,
+    added: Vec<StoredUtterance>,
+    next: u64,
+}
+
+impl Batch {
+    pub(crate) fn begin(speaker: &Speaker) -> Result<Self, StoreError> {
+        let lock_path = speaker.dir.join(".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode_private()
+            .open(&lock_path)
+            .map_err(StoreError::io(&lock_path))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+            |_| StoreError::Busy {
+                id: speaker.id.clone(),
+            },
+        )?;
+        let staging = speaker.dir.join(".staging");
+        if staging.exists() {
+            // Left over by a process that died mid-batch: never part of the store.
+            std::fs::remove_dir_all(&staging).map_err(StoreError::io(&staging))?;
+        }
+        create_private_dir_all(&staging).map_err(StoreError::io(&staging))?;
+        let existing = speaker.manifest()?;
+        let rec = speaker.recordings_dir();
+        let on_disk: Vec<String> = std::fs::read_dir(&rec)
+            .map(|es| {
+                es.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let next = existing
+            .iter()
+            .map(|u| u.line.audio_filepath.clone())
+            .chain(on_disk)
+            .filter_map(|n| number_of(&n))
+            .max()
+            .map_or(1, |m| m + 1);
+        Ok(Self {
+            speaker: speaker.clone(),
+            _lock: lock,
+            staging,
+            existing,
+            added: Vec::new(),
+            next,
+        })
+    }
+
+    /// Utterances already stored before this batch.
+    pub fn existing(&self) -> &[StoredUtterance] {
+        &self.existing
+    }
+
+    /// Utterances staged so far.
+    pub fn added(&self) -> &[StoredUtterance] {
+        &self.added
+    }
+
+    /// Stages one utterance: 16 kHz mono samples, what was said, and the prompt shown (kept only
+    /// when it differs from `text`).
+    pub fn add(
+        &mut self,
+        samples: &[f32],
+        text: &str,
+        prompt: Option<&str>,
+    ) -> Result<&StoredUtterance, StoreError> {
+        let name = format!("{:05}.wav", self.next);
+        write_wav_16k(&self.staging.join(&name), samples)?;
+        self.next += 1;
+        let duration = (samples.len() as f64 / f64::from(SAMPLE_RATE) * 1000.0).round() / 1000.0;
+        self.added.push(StoredUtterance {
+            line: ManifestLine {
+                audio_filepath: format!("recordings/{name}"),
+                text: text.to_string(),
+                duration: Some(duration),
+                speaker: Some(self.speaker.id.clone()),
+            },
+            prompt: prompt.filter(|p| *p != text).map(str::to_string),
+            split: split_for(text),
+        });
+        Ok(self.added.last().expect("just pushed"))
+    }
+
+    /// Moves the staged recordings into place and replaces the manifest. On error, the moved
+    /// files are taken back out and the old manifest stays.
+    pub fn commit(mut self) -> Result<Vec<StoredUtterance>, StoreError> {
+        let rec = self.speaker.recordings_dir();
+        create_private_dir_all(&rec).map_err(StoreError::io(&rec))?;
+        let mut moved: Vec<PathBuf> = Vec::new();
+        let result = (|| {
+            for u in &self.added {
+                let name = Path::new(&u.line.audio_filepath)
+                    .file_name()
+                    .expect("stored names have a file name");
+                let (from, to) = (self.staging.join(name), rec.join(name));
+                std::fs::rename(&from, &to).map_err(StoreError::io(&to))?;
+                moved.push(to);
+            }
+            let mut all = self.existing.clone();
+            all.extend(self.added.iter().cloned());
+            write_manifest(&self.speaker.manifest_path(), &all)
+        })();
+        if result.is_err() {
+            for f in &moved {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        result?;
+        Ok(std::mem::take(&mut self.added))
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// `OpenOptions` with mode 0600 on Unix.
+trait PrivateMode {
+    fn mode_private(&mut self) -> &mut Self;
+}
+
+impl PrivateMode for OpenOptions {
+    fn mode_private(&mut self) -> &mut Self {
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(self, super::atomic::PRIVATE_FILE_MODE);
+        self
+    }
+}

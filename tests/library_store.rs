@@ -1,0 +1,200 @@
+//! The submodel library: versions and lineage, export → import round trip, refusal of
+//! tampered / truncated / wrong-base files, no silent overwrite, and `rm` removing everything.
+
+use std::path::Path;
+
+use attune::library::{self, LibraryError};
+use attune::model::WhisperConfig;
+use attune::serve::synthetic;
+use attune::store::Home;
+use attune::submodel::{Kind, Spec, Submodel, SubmodelError};
+use candle_core::Device;
+
+const BASE: &str = "base-hash-aaaa";
+
+fn home() -> (tempfile::TempDir, Home) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home {
+        root: dir.path().join("home"),
+    };
+    (dir, home)
+}
+
+fn fresh(speaker: &str, seed: u64, base: &str) -> Submodel {
+    let cfg = WhisperConfig::tiny_test();
+    synthetic::submodel(
+        &Spec::new(Kind::Residual, 4),
+        (&cfg, base, "test"),
+        speaker,
+        seed,
+        0.1,
+        &Device::Cpu,
+    )
+    .unwrap()
+}
+
+fn add(home: &Home, speaker: &str, seed: u64) -> String {
+    let mut s = fresh(speaker, seed, BASE);
+    library::add(home, &mut s).unwrap();
+    s.meta.id
+}
+
+#[test]
+fn retraining_adds_versions_linked_by_parent() {
+    let (_t, home) = home();
+    assert_eq!(library::next_id(&home, "alice").unwrap(), "alice-v1");
+    assert_eq!(add(&home, "alice", 1), "alice-v1");
+    assert_eq!(add(&home, "alice", 2), "alice-v2");
+    assert_eq!(add(&home, "bob", 3), "bob-v1");
+    assert_eq!(add(&home, "alice", 4), "alice-v3");
+    assert_eq!(
+        library::latest(&home, "alice").unwrap().as_deref(),
+        Some("alice-v3")
+    );
+    assert_eq!(library::latest(&home, "carol").unwrap(), None);
+
+    let (entries, bad) = library::list(&home).unwrap();
+    assert!(bad.is_empty());
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["alice-v1", "alice-v2", "alice-v3", "bob-v1"]);
+
+    let chain: Vec<String> = library::lineage(&home, "alice-v3")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(chain, ["alice-v3", "alice-v2", "alice-v1"]);
+    assert_eq!(library::entry(&home, "bob-v1").unwrap().meta.parent, None);
+}
+
+#[test]
+fn export_then_import_is_bit_identical() {
+    let (t, home) = home();
+    let id = add(&home, "alice", 7);
+    let original = std::fs::read(library::existing_path(&home, &id).unwrap()).unwrap();
+    let exported = library::export(&home, &id, &t.path().join("alice.safetensors")).unwrap();
+    assert_eq!(std::fs::read(&exported).unwrap(), original);
+
+    let (_t2, other) = self::home();
+    let e = library::import(&other, &exported, Some(BASE), false).unwrap();
+    assert_eq!(e.id, id);
+    assert_eq!(std::fs::read(&e.path).unwrap(), original);
+    let a = library::load(&home, &id, Some(BASE), &Device::Cpu).unwrap();
+    let b = library::load(&other, &id, Some(BASE), &Device::Cpu).unwrap();
+    assert_eq!(a.meta, b.meta);
+    for (name, ta) in &a.table.tensors {
+        let (va, vb) = (
+            ta.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            b.table.tensors[name]
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap(),
+        );
+        assert!(
+            va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{name} differs"
+        );
+    }
+}
+
+#[test]
+fn import_never_overwrites_without_force() {
+    let (t, home) = home();
+    let id = add(&home, "alice", 1);
+    let file = library::export(&home, &id, t.path()).unwrap();
+    assert_eq!(file, t.path().join(format!("{id}.safetensors")));
+    let err = library::import(&home, &file, Some(BASE), false).unwrap_err();
+    assert!(matches!(err, LibraryError::Exists { .. }), "{err}");
+    assert!(err.to_string().contains("--force"), "{err}");
+    library::import(&home, &file, Some(BASE), true).unwrap();
+}
+
+/// Writes `bytes` as a file to import and returns the import error.
+fn import_err(home: &Home, dir: &Path, bytes: &[u8], base: &str) -> LibraryError {
+    let f = dir.join("incoming.safetensors");
+    std::fs::write(&f, bytes).unwrap();
+    library::import(home, &f, Some(base), false).unwrap_err()
+}
+
+#[test]
+fn tampered_truncated_and_wrong_base_files_are_refused() {
+    let (t, home) = home();
+    let (_t2, other) = self::home();
+    let id = add(&home, "alice", 1);
+    let good = std::fs::read(library::existing_path(&home, &id).unwrap()).unwrap();
+
+    // One flipped bit in the last weight.
+    let mut tampered = good.clone();
+    *tampered.last_mut().unwrap() ^= 0x01;
+    let err = import_err(&other, t.path(), &tampered, BASE);
+    assert!(err.to_string().contains("checksum mismatch"), "{err}");
+
+    // Cut short: the header promises more bytes than there are.
+    let err = import_err(&other, t.path(), &good[..good.len() - 100], BASE);
+    assert!(
+        matches!(err, LibraryError::Submodel(SubmodelError::BadFile { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("incoming.safetensors"), "{err}");
+    let err = import_err(&other, t.path(), &good[..5], BASE);
+    assert!(err.to_string().contains("not a submodel file"), "{err}");
+
+    // Made for another base.
+    let err = import_err(&other, t.path(), &good, "another-base");
+    assert!(
+        matches!(err, LibraryError::Submodel(SubmodelError::WrongBase { .. })),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("use the base it was trained on"),
+        "{err}"
+    );
+
+    // Nothing got in.
+    assert!(library::list(&other).unwrap().0.is_empty());
+    // Loading a damaged library file is refused the same way.
+    std::fs::write(library::existing_path(&home, &id).unwrap(), &tampered).unwrap();
+    let err = library::load(&home, &id, Some(BASE), &Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("checksum mismatch"), "{err}");
+    let (entries, bad) = library::list(&home).unwrap();
+    assert_eq!(
+        (entries.len(), bad.len()),
+        (1, 0),
+        "metadata is still readable"
+    );
+}
+
+#[test]
+fn rm_removes_every_file_of_that_submodel_only() {
+    let (_t, home) = home();
+    let v1 = add(&home, "alice", 1);
+    let v10 = (2..=10).map(|s| add(&home, "alice", s)).last().unwrap();
+    assert_eq!(v10, "alice-v10");
+    let lib = home.library_dir();
+    std::fs::write(lib.join(format!("{v1}.log")), b"training log").unwrap();
+    std::fs::create_dir(lib.join(format!("{v1}.peft"))).unwrap();
+    std::fs::write(lib.join(format!("{v1}.peft/adapter_config.json")), b"{}").unwrap();
+    std::fs::write(lib.join(format!(".{v1}.safetensors.tmp-1-2-3")), b"partial").unwrap();
+
+    let removed = library::remove(&home, &v1).unwrap();
+    assert_eq!(removed.len(), 4, "{removed:?}");
+    let left: Vec<String> = std::fs::read_dir(&lib)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.iter()
+            .all(|n| !n.contains(&format!("{v1}.")) || n.starts_with(&v10)),
+        "{left:?}"
+    );
+    assert_eq!(left.len(), 9, "alice-v2..v10 stay: {left:?}");
+    assert!(matches!(
+        library::remove(&home, &v1).unwrap_err(),
+        LibraryError::NotFound { .. }
+    ));
+    assert!(matches!(
+        library::remove(&home, "../etc").unwrap_err(),
+        LibraryError::BadName(_)
+    ));
+}

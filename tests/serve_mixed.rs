@@ -1,0 +1,96 @@
+//! Mixed-speaker batched transcription on the real shipped base and real clips: every utterance
+//! gets the same tokens as when transcribed alone with its own submodel (or the base), and the
+//! perturbed submodels really change some outputs.
+
+use std::path::{Path, PathBuf};
+
+use attune::cli::shipped_base;
+use attune::library;
+use attune::model::decode::DecodeOptions;
+use attune::recognizer::Recognizer;
+use attune::serve::{SubmodelCache, synthetic, transcribe_mixed};
+use attune::store::Home;
+use attune::submodel::{Kind, Spec};
+use candle_core::Device;
+
+/// Real clips of 2.8–3.0 s: one encoder context, so they can share batches.
+const CLIPS: [&str; 4] = [
+    "codec2_hts1a",
+    "librivox_sense_0880",
+    "sphinx_goforward",
+    "sphinx_something",
+];
+
+fn clip(name: &str) -> Vec<f32> {
+    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample_data/real")
+        .join(format!("{name}.wav"));
+    attune::audio::read_wav(&p).unwrap()
+}
+
+#[test]
+fn mixed_speaker_batches_equal_one_by_one() {
+    let rec = Recognizer::load(&shipped_base(), DecodeOptions::default()).unwrap();
+    let cfg = &rec.model.config;
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home {
+        root: dir.path().to_path_buf(),
+    };
+    // Perturbations that change some words without destroying the transcript.
+    let specs = [
+        ("res-a", Spec::new(Kind::Residual, 32), 0.1),
+        ("res-b", Spec::new(Kind::Residual, 32), 0.1),
+        ("lora-c", Spec::new(Kind::Lora, 8), 0.04),
+    ];
+    let mut ids = vec![None];
+    for (seed, (speaker, spec, scale)) in specs.iter().enumerate() {
+        let base = (cfg, rec.model.hash.as_str(), cfg.name.as_str());
+        let mut sub =
+            synthetic::submodel(spec, base, speaker, seed as u64 + 1, *scale, &Device::Cpu)
+                .unwrap();
+        library::add(&home, &mut sub).unwrap();
+        ids.push(Some(sub.meta.id));
+    }
+    let audio: Vec<Vec<f32>> = CLIPS.iter().map(|c| clip(c)).collect();
+    // Every clip with every speaker, interleaved so that batches mix speakers.
+    let (mut audios, mut row_ids) = (Vec::new(), Vec::new());
+    for a in &audio {
+        for id in &ids {
+            audios.push(a.as_slice());
+            row_ids.push(id.clone());
+        }
+    }
+    let cache = SubmodelCache::new(home.clone(), &rec.model.hash, Device::Cpu, 8);
+    let batched = transcribe_mixed(&rec, &cache, &audios, &row_ids, 6).unwrap();
+    let base: Vec<_> = audio
+        .iter()
+        .map(|a| rec.transcribe(&[a], None, 1).unwrap().remove(0))
+        .collect();
+    let mut changed = std::collections::BTreeSet::new();
+    for (i, (a, id)) in audios.iter().zip(&row_ids).enumerate() {
+        let sub = id.as_ref().map(|id| cache.get(id).unwrap());
+        let alone = rec.transcribe(&[a], sub.as_deref(), 1).unwrap().remove(0);
+        let base = &base[i / ids.len()];
+        eprintln!(
+            "{:<10} {:<40} | base: {}",
+            id.as_deref().unwrap_or("base"),
+            batched[i].text,
+            base.text
+        );
+        assert_eq!(
+            batched[i].tokens, alone.tokens,
+            "utterance {i} ({id:?}): batched {:?} vs alone {:?}",
+            batched[i].text, alone.text
+        );
+        if alone.tokens != base.tokens {
+            changed.insert(id.clone());
+        }
+    }
+    // Otherwise the comparison would be vacuous.
+    assert_eq!(
+        changed.len(),
+        3,
+        "only these submodels changed any output: {changed:?}"
+    );
+    assert_eq!(cache.stats().misses, 3, "each submodel hot-loaded once");
+}
