@@ -173,9 +173,12 @@ fn load_manifest(file: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetErr
     Ok((good, bad))
 }
 
+/// One line of a Kaldi table: the key, and the rest of the line (`Err` when not UTF-8).
+type KaldiLine = (String, Result<String, ()>);
+
 /// Reads a Kaldi table (`key rest-of-line` per line) as raw bytes: lines that are not UTF-8 are
-/// kept as `Err(key)` so that the item they describe can be reported.
-fn kaldi_table(file: &Path) -> Result<Vec<(String, Result<String, ()>)>, SetError> {
+/// kept (with `Err`) so that the item they describe can be reported.
+fn kaldi_table(file: &Path) -> Result<Vec<KaldiLine>, SetError> {
     let bytes = std::fs::read(file).map_err(|source| SetError::Io {
         path: file.to_path_buf(),
         source,

@@ -13,3 +13,4 @@ pub mod recognizer;
 pub mod serve;
 pub mod store;
 pub mod submodel;
+pub mod train;

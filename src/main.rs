@@ -29,6 +29,8 @@ enum Command {
     Transcribe(cli::transcribe::Args),
     /// Score the base (and a submodel) on a test set: WER, CER, alignments
     Eval(cli::eval::Args),
+    /// Personalize: train submodels for one speaker or many in one job
+    Train(Box<cli::train::Args>),
     /// Import or inspect base models
     #[command(subcommand)]
     Base(cli::base::Command),
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Transcribe(a) => cli::transcribe::run(&ctx, a),
         Command::Eval(a) => cli::eval::run(&ctx, a),
+        Command::Train(a) => cli::train::run(&ctx, *a),
         Command::Base(c) => cli::base::run(&ctx, c),
         Command::Bench(c) => cli::bench::run(&ctx, c),
         Command::Speaker(c) => cli::speaker::run(&ctx, c),

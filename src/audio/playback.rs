@@ -1,5 +1,5 @@
 //! Listen-back: plays a 16 kHz mono take through an output device at its native rate and format,
-//! and returns when it has been heard.
+//! and returns once it has been heard (or the device failed).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,14 +35,22 @@ pub fn play(samples: &[f32], name: Option<&str>) -> Result<(), CaptureError> {
         }
     }
     .map_err(fail)?;
+    let started = Instant::now();
     stream.play().map_err(fail)?;
-    let seconds = audio.len() as f64 / f64::from(config.sample_rate());
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds + 2.0);
-    while !done.load(Ordering::Acquire) && Instant::now() < deadline {
+    // The callback may hand everything to a deep server buffer long before it is heard: wait
+    // for the audio's own duration and the stream's latency too.
+    let rate = f64::from(config.sample_rate());
+    let seconds = audio.len() as f64 / rate;
+    let latency = stream
+        .buffer_size()
+        .map_or(0.2, |frames| f64::from(frames) / rate);
+    let heard = Duration::from_secs_f64(seconds + latency.min(2.0) + 0.1);
+    let deadline = Duration::from_secs_f64(seconds + 4.0);
+    while started.elapsed() < deadline
+        && !(done.load(Ordering::Acquire) && started.elapsed() >= heard)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Let the device play out its buffer.
-    std::thread::sleep(Duration::from_millis(150));
     Ok(())
 }
 

@@ -35,6 +35,9 @@ pub struct Args {
     /// Bottleneck (residual) or rank (LoRA)
     #[arg(long, default_value_t = 32)]
     rank: usize,
+    /// Timed runs of each mode (median reported), in rotating order
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Timed hot-loads for the load figures
     #[arg(long, default_value_t = 200)]
     loads: usize,
@@ -45,6 +48,7 @@ pub struct Args {
 /// Throughput of one serving mode.
 #[derive(Serialize)]
 struct Mode {
+    /// Median wall time of one run over all utterances.
     seconds: f64,
     /// Tokens decoded: modes are comparable when these are close.
     tokens: usize,
@@ -119,33 +123,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     rec.transcribe(&audios[..1], None, 1)?; // warm-up
 
-    let mut modes: BTreeMap<&str, Mode> = BTreeMap::new();
     let tokens = |ts: Vec<Transcript>| ts.iter().map(|t| t.tokens.len()).sum::<usize>();
-    let mut time = |name, f: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<()> {
-        let start = Instant::now();
-        let tokens = f()?;
-        let seconds = start.elapsed().as_secs_f64();
-        let (utterances_per_s, audio_seconds_per_s) = (n as f64 / seconds, audio_s / seconds);
-        modes.insert(
-            name,
-            Mode {
-                seconds,
-                tokens,
-                utterances_per_s,
-                audio_seconds_per_s,
-            },
-        );
-        Ok(())
-    };
-    time("base", &mut || {
-        Ok(tokens(rec.transcribe(&audios, None, args.batch)?))
-    })?;
-    time("mixed", &mut || {
-        Ok(tokens(transcribe_mixed(
-            &rec, &cache, &audios, &row_ids, args.batch,
-        )?))
-    })?;
-    time("per_speaker", &mut || {
+    let per_speaker = || -> anyhow::Result<usize> {
         let mut sum = 0;
         for (k, id) in ids.iter().enumerate() {
             let group: Vec<&[f32]> = audios.iter().skip(k).step_by(ids.len()).copied().collect();
@@ -154,15 +133,55 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         Ok(sum)
-    })?;
-    time("swap", &mut || {
+    };
+    let swap = || -> anyhow::Result<usize> {
         let mut sum = 0;
         for (a, id) in audios.iter().zip(&row_ids) {
             let sub = id.as_deref().map(|id| cache.get(id)).transpose()?;
             sum += tokens(rec.transcribe(&[a], sub.as_deref(), 1)?);
         }
         Ok(sum)
-    })?;
+    };
+    let jobs: [(&str, &dyn Fn() -> anyhow::Result<usize>); 4] = [
+        ("base", &|| {
+            Ok(tokens(rec.transcribe(&audios, None, args.batch)?))
+        }),
+        ("mixed", &|| {
+            Ok(tokens(transcribe_mixed(
+                &rec, &cache, &audios, &row_ids, args.batch,
+            )?))
+        }),
+        ("per_speaker", &per_speaker),
+        ("swap", &swap),
+    ];
+    // Rounds rotate the order so that drift in machine load hits every mode alike.
+    let mut walls: BTreeMap<&str, (Vec<f64>, usize)> = BTreeMap::new();
+    for round in 0..args.rounds.max(1) {
+        for k in 0..jobs.len() {
+            let (name, job) = jobs[(k + round) % jobs.len()];
+            let start = Instant::now();
+            let tokens = job()?;
+            let slot = walls.entry(name).or_default();
+            slot.0.push(start.elapsed().as_secs_f64());
+            slot.1 = tokens;
+        }
+    }
+    let modes: BTreeMap<&str, Mode> = walls
+        .into_iter()
+        .map(|(name, (w, tokens))| {
+            let seconds = median(w);
+            let (utterances_per_s, audio_seconds_per_s) = (n as f64 / seconds, audio_s / seconds);
+            (
+                name,
+                Mode {
+                    seconds,
+                    tokens,
+                    utterances_per_s,
+                    audio_seconds_per_s,
+                },
+            )
+        })
+        .collect();
 
     // Hot-load: from disk (a cache that keeps nothing) and from memory.
     let cold = SubmodelCache::new(home.0.clone(), &rec.model.hash, dev.clone(), 0);
@@ -187,15 +206,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         let line = serde_json::json!({
             "bench": "serve", "threads": threads, "speakers": args.speakers, "utterances": n,
-            "batch": args.batch, "kind": args.kind, "rank": args.rank, "audio_seconds": audio_s,
+            "batch": args.batch, "rounds": args.rounds, "kind": args.kind, "rank": args.rank, "audio_seconds": audio_s,
             "modes": modes, "ratios": ratios,
             "hot_load_us": { "cold_median": cold_us, "cached_median": cached_us, "file_bytes": bytes },
         });
         println!("{line}");
     } else {
         println!(
-            "{n} utterances ({audio_s:.1} s audio), {} {} r={} submodels, batch {}, {threads} threads",
-            args.speakers, args.kind, args.rank, args.batch
+            "{n} utterances ({audio_s:.1} s audio), {} {} r={} submodels, batch {}, {threads} threads, median of {} rounds",
+            args.speakers, args.kind, args.rank, args.batch, args.rounds
         );
         for (name, m) in &modes {
             println!(

@@ -9,6 +9,7 @@ pub mod enroll;
 pub mod eval;
 pub mod library;
 pub mod speaker;
+pub mod train;
 pub mod transcribe;
 
 use std::path::{Path, PathBuf};

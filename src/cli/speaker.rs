@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
             let sp = store.open(&id)?;
             if !yes && std::io::stdin().is_terminal() {
                 let n = sp.manifest()?.len();
-                let subs = submodels_of(&ctx.home.library_dir(), &id).len();
+                let subs = submodels_of(&ctx.home, &id)?.len();
                 print!("Remove speaker {id}: {n} recordings and {subs} submodels? [y/N] ");
                 std::io::stdout().flush()?;
                 let mut answer = String::new();
@@ -95,7 +95,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
-            let removed = store.remove(&id, &ctx.home.library_dir())?;
+            let removed = store.remove(&id)?;
             println!("removed speaker {id} and {} submodel(s)", removed.len());
             Ok(ExitCode::SUCCESS)
         }
@@ -103,6 +103,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn list(ctx: &Context, store: &SpeakerStore, json: bool) -> anyhow::Result<ExitCode> {
+    let (submodels, _unreadable) = crate::library::list(&ctx.home)?;
     let mut rows = Vec::new();
     for sp in store.list()? {
         let info = sp.info()?;
@@ -119,7 +120,7 @@ fn list(ctx: &Context, store: &SpeakerStore, json: bool) -> anyhow::Result<ExitC
             "train": manifest.len() - heldout,
             "heldout": heldout,
             "seconds": (seconds * 10.0).round() / 10.0,
-            "submodels": submodels_of(&ctx.home.library_dir(), &sp.id).len(),
+            "submodels": submodels.iter().filter(|e| e.meta.speaker == sp.id).count(),
             "created": info.created,
         }));
     }

@@ -29,12 +29,14 @@ pub fn check_item(u: &Utterance) -> Result<Vec<f32>, ItemError> {
     if u.text.trim().is_empty() {
         return Err(bad("empty transcript".into()));
     }
-    let samples = read_wav(&u.audio).map_err(|e| ItemError {
-        path: e.path().to_path_buf(),
-        what: e
-            .to_string()
-            .trim_start_matches(&format!("{}: ", e.path().display()))
-            .to_string(),
+    let samples = read_wav(&u.audio).map_err(|e| {
+        // The audio error names the file itself; keep only what is wrong with it.
+        let full = e.to_string();
+        let prefix = format!("{}: ", e.path().display());
+        ItemError {
+            path: e.path().to_path_buf(),
+            what: full.strip_prefix(&prefix).unwrap_or(&full).to_string(),
+        }
     })?;
     if is_silent(&samples) {
         return Err(bad("silence only (no speech to learn from)".into()));

@@ -58,6 +58,8 @@ pub enum StoreError {
     Corrupt { path: PathBuf, what: String },
     #[error(transparent)]
     Audio(#[from] AudioError),
+    #[error(transparent)]
+    Library(#[from] crate::library::LibraryError),
 }
 
 impl StoreError {
@@ -242,12 +244,14 @@ pub fn speaker_utterances(
 /// The speakers of one home.
 #[derive(Debug, Clone)]
 pub struct SpeakerStore {
+    pub home: Home,
     pub dir: PathBuf,
 }
 
 impl SpeakerStore {
     pub fn new(home: &Home) -> Self {
         Self {
+            home: home.clone(),
             dir: home.speakers_dir(),
         }
     }
@@ -298,15 +302,15 @@ impl SpeakerStore {
         Ok(ids.iter().filter_map(|id| self.open(id).ok()).collect())
     }
 
-    /// Removes a speaker's folder (recordings, manifest, prompts, info) and every submodel in
-    /// `library` trained for it. Returns the submodel files removed.
-    pub fn remove(&self, id: &str, library: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    /// Removes a speaker's folder (recordings, manifest, prompts, info) and every library
+    /// submodel trained for it, with all of their side files. Returns the submodel ids removed.
+    pub fn remove(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let sp = self.open(id)?;
         // Hold the lock while removing so that no batch commits into a half-removed folder.
         let batch = sp.begin()?;
-        let submodels = submodels_of(library, id);
-        for f in &submodels {
-            std::fs::remove_file(f).map_err(StoreError::io(f))?;
+        let submodels = submodels_of(&self.home, id)?;
+        for sub in &submodels {
+            crate::library::remove(&self.home, sub)?;
         }
         drop(batch);
         std::fs::remove_dir_all(&sp.dir).map_err(StoreError::io(&sp.dir))?;
@@ -314,18 +318,14 @@ impl SpeakerStore {
     }
 }
 
-/// Submodel files in `library` (`*.safetensors`) whose metadata names speaker `id`.
-pub fn submodels_of(library: &Path, id: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(library) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-        .filter(|p| crate::submodel::Submodel::read_meta(p).is_ok_and(|m| m.speaker == id))
-        .collect();
-    found.sort();
-    found
+/// Ids of the library's submodels trained for speaker `id` (unreadable files are ignored).
+pub fn submodels_of(home: &Home, id: &str) -> Result<Vec<String>, StoreError> {
+    let (entries, _unreadable) = crate::library::list(home)?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| e.meta.speaker == id)
+        .map(|e| e.id)
+        .collect())
 }
 
 #[cfg(test)]

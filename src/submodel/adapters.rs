@@ -211,6 +211,14 @@ impl AdapterTable {
         })
     }
 
+    /// Copies of the tensors cut from any autograd graph (for evaluation and saving).
+    pub fn detached(&self) -> Result<BTreeMap<String, Tensor>> {
+        self.tensors
+            .iter()
+            .map(|(k, t)| Ok((k.clone(), t.detach().copy()?)))
+            .collect()
+    }
+
     /// Number of adapter parameters per speaker.
     pub fn params_per_speaker(&self) -> usize {
         self.tensors

@@ -77,9 +77,12 @@ pub fn hf_base_id(base_name: &str) -> String {
     format!("openai/whisper-{size}")
 }
 
+/// One exported tensor: PEFT key, shape, row-major f32 values.
+pub type PeftTensor = (String, Vec<usize>, Vec<f32>);
+
 /// The PEFT tensors of a one-speaker LoRA submodel: `(key, shape, f32 values)`, with
 /// `lora_A = aᵀ: [r, d_in]` and `lora_B = bᵀ: [d_out, r]` (PEFT computes `B(A x)·α/r`).
-pub fn peft_tensors(sub: &Submodel) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, PeftError> {
+pub fn peft_tensors(sub: &Submodel) -> Result<Vec<PeftTensor>, PeftError> {
     let id = &sub.meta.id;
     if sub.table.spec.kind != Kind::Lora {
         return Err(PeftError::NotLora {

@@ -1,0 +1,243 @@
+//! Training examples: log-mel features at the job's fixed encoder context plus teacher-forcing
+//! token sequences; per-speaker shuffled batches and deterministic SpecAugment-style masking.
+
+use candle_core::{Device, Result, Tensor};
+
+use crate::features::{self, MelFrontend};
+use crate::model::{ModelError, Tokenizer, WhisperConfig};
+use crate::submodel::adapters::Rng;
+
+/// One utterance ready for training.
+#[derive(Clone, Debug)]
+pub struct Example {
+    /// `[n_mels, frames]` row-major log-mel at the job's context length.
+    pub mel: Vec<f32>,
+    /// `prompt ‖ text tokens ‖ <|endoftext|>`.
+    pub tokens: Vec<u32>,
+}
+
+/// Builds an example; `text` is what was said.
+pub fn example(
+    fe: &MelFrontend,
+    tok: &Tokenizer,
+    cfg: &WhisperConfig,
+    audio: &[f32],
+    text: &str,
+    frames: usize,
+) -> std::result::Result<Example, ModelError> {
+    let mut tokens = cfg.prompt();
+    tokens.extend(tok.encode(&format!(" {}", text.trim()))?);
+    tokens.push(cfg.tokens.eot);
+    tokens.truncate(cfg.n_text_ctx);
+    Ok(Example {
+        mel: fe.log_mel(audio, frames),
+        tokens,
+    })
+}
+
+/// The encoder context a job uses: enough for its longest utterance (dynamic context rules).
+pub fn job_frames(lengths: impl IntoIterator<Item = usize>) -> usize {
+    lengths
+        .into_iter()
+        .map(|n| features::context_frames(n, false))
+        .max()
+        .unwrap_or(features::FRAME_GRANULE)
+}
+
+/// Masking applied to training mels: up to `time_masks` spans of ≤ `max_time` frames and
+/// `freq_masks` bands of ≤ `max_freq` mel bins are set to the utterance's mean.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SpecAugment {
+    pub time_masks: usize,
+    pub max_time: usize,
+    pub freq_masks: usize,
+    pub max_freq: usize,
+}
+
+impl SpecAugment {
+    pub const OFF: Self = Self {
+        time_masks: 0,
+        max_time: 0,
+        freq_masks: 0,
+        max_freq: 0,
+    };
+
+    /// Applies the masks to `mel` (`[n_mels, frames]`) with randomness from `rng`.
+    pub fn apply(&self, mel: &mut [f32], n_mels: usize, rng: &mut Rng) {
+        let frames = mel.len() / n_mels;
+        let mean = mel.iter().sum::<f32>() / mel.len().max(1) as f32;
+        let pick = |rng: &mut Rng, n: usize| ((rng.uniform() + 1.0) * 0.5 * n as f32) as usize;
+        for _ in 0..self.time_masks {
+            let w = pick(rng, self.max_time + 1);
+            let t0 = pick(rng, frames.saturating_sub(w).max(1));
+            for m in 0..n_mels {
+                for v in &mut mel[m * frames + t0..(m * frames + t0 + w).min((m + 1) * frames)] {
+                    *v = mean;
+                }
+            }
+        }
+        for _ in 0..self.freq_masks {
+            let w = pick(rng, self.max_freq + 1);
+            let f0 = pick(rng, n_mels.saturating_sub(w).max(1));
+            for v in &mut mel[f0 * frames..((f0 + w).min(n_mels)) * frames] {
+                *v = mean;
+            }
+        }
+    }
+}
+
+/// Tensors for one step: mel `[B, n_mels, F]`, decoder input `[B, L]`, targets `[B, L]` and a
+/// per-position loss weight `[B, L]` (0 on prompt and padding).
+pub struct StepBatch {
+    pub mel: Tensor,
+    pub input: Tensor,
+    pub target: Tensor,
+    pub weight: Tensor,
+}
+
+/// Assembles a batch. `groups[g]` are the examples of one speaker in this step; each speaker's
+/// token weights sum to 1, so the loss is the sum over speakers of each speaker's mean.
+pub fn assemble(
+    groups: &[Vec<(&Example, u64)>],
+    n_mels: usize,
+    prompt_len: usize,
+    augment: SpecAugment,
+    eot: u32,
+    dev: &Device,
+) -> Result<StepBatch> {
+    let all: Vec<(&Example, u64)> = groups.iter().flatten().copied().collect();
+    let b = all.len();
+    let frames = all[0].0.mel.len() / n_mels;
+    let l = all
+        .iter()
+        .map(|(e, _)| e.tokens.len() - 1)
+        .max()
+        .unwrap_or(1);
+    let mut mel = Vec::with_capacity(b * n_mels * frames);
+    let (mut input, mut target, mut weight) =
+        (vec![eot; b * l], vec![eot; b * l], vec![0f32; b * l]);
+    let mut row = 0;
+    for group in groups {
+        let n_tokens: usize = group.iter().map(|(e, _)| e.tokens.len() - prompt_len).sum();
+        for (e, seed) in group {
+            let mut m = e.mel.clone();
+            augment.apply(&mut m, n_mels, &mut Rng::new(*seed));
+            mel.extend(m);
+            for p in 0..e.tokens.len() - 1 {
+                input[row * l + p] = e.tokens[p];
+                target[row * l + p] = e.tokens[p + 1];
+                if p + 1 >= prompt_len {
+                    weight[row * l + p] = 1.0 / n_tokens as f32;
+                }
+            }
+            row += 1;
+        }
+    }
+    Ok(StepBatch {
+        mel: Tensor::from_vec(mel, (b, n_mels, frames), dev)?,
+        input: Tensor::from_vec(input, (b, l), dev)?,
+        target: Tensor::from_vec(target, (b, l), dev)?,
+        weight: Tensor::from_vec(weight, (b, l), dev)?,
+    })
+}
+
+/// A speaker's endless stream of batches: reshuffles its examples every epoch (seeded).
+#[derive(Clone, Debug)]
+pub struct Sampler {
+    order: Vec<usize>,
+    pos: usize,
+    rng_seed: u64,
+    epoch: u64,
+}
+
+impl Sampler {
+    pub fn new(n: usize, seed: u64) -> Self {
+        let mut s = Self {
+            order: (0..n).collect(),
+            pos: 0,
+            rng_seed: seed,
+            epoch: 0,
+        };
+        s.shuffle();
+        s
+    }
+
+    /// The order of epoch `self.epoch`: a function of the seed and the epoch only.
+    fn shuffle(&mut self) {
+        let n = self.order.len();
+        self.order = (0..n).collect();
+        let mut rng = Rng::new(self.rng_seed.wrapping_mul(31).wrapping_add(self.epoch));
+        for i in (1..self.order.len()).rev() {
+            let j = ((rng.uniform() + 1.0) * 0.5 * (i + 1) as f32) as usize;
+            self.order.swap(i, j.min(i));
+        }
+    }
+
+    /// The next `k` example indices.
+    pub fn next_batch(&mut self, k: usize) -> Vec<usize> {
+        let mut out = Vec::with_capacity(k);
+        while out.len() < k.min(self.order.len()) {
+            if self.pos == self.order.len() {
+                self.pos = 0;
+                self.epoch += 1;
+                self.shuffle();
+            }
+            out.push(self.order[self.pos]);
+            self.pos += 1;
+        }
+        out
+    }
+
+    /// Position for checkpoints: `(pos, epoch)`.
+    pub fn state(&self) -> (usize, u64) {
+        (self.pos, self.epoch)
+    }
+
+    pub fn restore(n: usize, seed: u64, (pos, epoch): (usize, u64)) -> Self {
+        let mut s = Self {
+            order: (0..n).collect(),
+            pos,
+            rng_seed: seed,
+            epoch,
+        };
+        s.shuffle();
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampler_is_deterministic_and_covers_every_example_each_epoch() {
+        let mut a = Sampler::new(10, 3);
+        let mut b = Sampler::new(10, 3);
+        let first: Vec<usize> = (0..5).flat_map(|_| a.next_batch(2)).collect();
+        assert_eq!(
+            first,
+            (0..5).flat_map(|_| b.next_batch(2)).collect::<Vec<_>>()
+        );
+        let mut sorted = first.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+        let state = a.state();
+        let mut c = Sampler::restore(10, 3, state);
+        assert_eq!(a.next_batch(4), c.next_batch(4));
+    }
+
+    #[test]
+    fn masks_only_touch_bounded_regions() {
+        let mut mel = vec![1.0f32; 8 * 50];
+        mel[0] = -1.0; // mean = (399 - 1) / 400
+        let aug = SpecAugment {
+            time_masks: 1,
+            max_time: 5,
+            freq_masks: 1,
+            max_freq: 2,
+        };
+        aug.apply(&mut mel, 8, &mut Rng::new(1));
+        let changed = mel.iter().filter(|&&v| v != 1.0 && v != -1.0).count();
+        assert!(changed > 0 && changed <= 8 * 5 + 2 * 50, "{changed}");
+    }
+}

@@ -1,0 +1,309 @@
+//! The training loop: one adapter table for every speaker of the job, mixed batches through the
+//! frozen base once per step, per-row AdamW, held-out WER evaluation with early stopping per
+//! speaker, progress events, cancellation and checkpoints.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::D;
+
+use super::checkpoint::{Checkpoint, SpeakerState};
+use super::data::{Example, assemble};
+use super::optim::{RowAdamW, schedule};
+use super::{TrainConfig, TrainError, TrainEvent};
+use crate::eval::{Normalizer, corpus, score};
+use crate::recognizer::Recognizer;
+use crate::submodel::AdapterTable;
+
+/// One speaker's data for a job.
+pub struct SpeakerData {
+    pub id: String,
+    pub train: Vec<Example>,
+    /// Held-out audio (16 kHz) and what was said.
+    pub heldout: Vec<(Vec<f32>, String)>,
+}
+
+/// What a job produced for one speaker.
+#[derive(Debug, Clone)]
+pub struct SpeakerResult {
+    pub id: String,
+    pub base_wer: Option<f64>,
+    pub best_wer: Option<f64>,
+    pub best_step: u64,
+    pub steps: u64,
+    /// The best row (the last one when there is no held-out set), as a one-speaker table.
+    pub adapter: AdapterTable,
+}
+
+/// Result of a job.
+pub struct Outcome {
+    pub speakers: Vec<SpeakerResult>,
+    /// Every row's weights after the last step (used by the fused-equals-separate test).
+    pub last: AdapterTable,
+    pub steps: u64,
+    pub seconds: f64,
+    pub cancelled: bool,
+}
+
+/// A speaker's seed: the job seed mixed with its id, so it does not depend on its position.
+pub fn speaker_seed(seed: u64, id: &str) -> u64 {
+    id.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Corpus WER of row `row` of `table` on held-out pairs.
+pub fn heldout_wer(
+    rec: &Recognizer,
+    table: &AdapterTable,
+    row: u32,
+    heldout: &[(Vec<f32>, String)],
+) -> Result<f64, TrainError> {
+    let audios: Vec<&[f32]> = heldout.iter().map(|(a, _)| a.as_slice()).collect();
+    let hyps = rec.transcribe_with(&audios, 8, |rows| {
+        Ok(Some(table.gather(&vec![row; rows.len()])?))
+    })?;
+    let scores: Vec<_> = heldout
+        .iter()
+        .zip(&hyps)
+        .map(|((_, r), h)| score(r, &h.text, &Normalizer::english()))
+        .collect();
+    Ok(corpus(&scores).wer)
+}
+
+/// Runs a job. `init` overrides the fresh adapters (one row per speaker); `checkpoint` names a
+/// file to resume from (if present) and to write at every evaluation.
+pub fn run(
+    rec: &Recognizer,
+    speakers: &[SpeakerData],
+    cfg: &TrainConfig,
+    init: Option<AdapterTable>,
+    checkpoint: Option<&std::path::Path>,
+    progress: &mut dyn FnMut(TrainEvent),
+    cancel: &AtomicBool,
+) -> Result<Outcome, TrainError> {
+    let model = &rec.model;
+    let dev = model.device().clone();
+    let wcfg = &model.config;
+    let seeds: Vec<u64> = speakers
+        .iter()
+        .map(|s| speaker_seed(cfg.seed, &s.id))
+        .collect();
+    let mut table = match init {
+        Some(t) => t,
+        None => {
+            let rows = seeds
+                .iter()
+                .map(|&s| AdapterTable::init(&cfg.spec, wcfg, 1, s, &dev))
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            AdapterTable::stack(&rows.iter().collect::<Vec<_>>())?
+        }
+    };
+    let vars = table.to_vars()?;
+    let mut opt = RowAdamW::new(cfg.optim, &vars, speakers.len())?;
+    let mut states: Vec<SpeakerState> = speakers
+        .iter()
+        .zip(&seeds)
+        .map(|(s, &seed)| SpeakerState::new(s.train.len(), seed))
+        .collect();
+    let mut best: Vec<AdapterTable> = (0..speakers.len())
+        .map(|i| table.row(i))
+        .collect::<candle_core::Result<_>>()?;
+    let mut step = 0u64;
+    if let Some(path) = checkpoint.filter(|p| p.exists()) {
+        let ck = Checkpoint::load(path, &dev)?;
+        ck.check_matches(cfg, speakers)?;
+        ck.restore(&vars, &mut opt, &mut states, &mut best)?;
+        step = ck.step;
+        progress(TrainEvent::Resumed { step });
+    }
+    progress(TrainEvent::Started {
+        speakers: speakers.iter().map(|s| s.id.clone()).collect(),
+        max_steps: cfg.max_steps,
+        params_per_speaker: table.params_per_speaker(),
+    });
+    let start = Instant::now();
+    let prompt_len = wcfg.prompt().len();
+    let mut cancelled = false;
+    while step < cfg.max_steps && states.iter().any(|s| !s.done) {
+        if cancel.load(Ordering::Relaxed) {
+            cancelled = true;
+            break;
+        }
+        if step % cfg.eval_every == 0 {
+            evaluate(
+                rec,
+                &table,
+                speakers,
+                &mut states,
+                &mut best,
+                step,
+                cfg,
+                progress,
+            )?;
+            if let Some(path) = checkpoint {
+                Checkpoint::capture(step, cfg, speakers, &vars, &opt, &states, &best)?
+                    .save(path)?;
+            }
+            if states.iter().all(|s| s.done) {
+                break;
+            }
+        }
+        let present: Vec<bool> = states.iter().map(|s| !s.done).collect();
+        let mut groups = Vec::new();
+        let mut ids = Vec::new();
+        for (i, (sp, st)) in speakers
+            .iter()
+            .zip(states.iter_mut())
+            .enumerate()
+            .filter(|(_, (_, st))| !st.done)
+        {
+            let own_step = opt.steps[i];
+            let picks = st.sampler.next_batch(cfg.batch);
+            let group: Vec<(&Example, u64)> = picks
+                .iter()
+                .enumerate()
+                .map(|(k, &e)| (&sp.train[e], st.seed ^ (own_step << 16) ^ k as u64))
+                .collect();
+            ids.extend(std::iter::repeat_n(i as u32, group.len()));
+            groups.push(group);
+        }
+        let batch = assemble(
+            &groups,
+            wcfg.n_mels,
+            prompt_len,
+            cfg.augment,
+            wcfg.tokens.eot,
+            &dev,
+        )?;
+        let hooks = table.gather(&ids)?;
+        let audio = model.encode(&batch.mel, &hooks, true)?;
+        let h = model.decoder.forward(&batch.input, &audio, &hooks, true)?;
+        let logp = candle_nn::ops::log_softmax(&model.decoder.logits(&h)?, D::Minus1)?;
+        let nll = logp
+            .gather(&batch.target.unsqueeze(2)?, 2)?
+            .squeeze(2)?
+            .neg()?; // [B, L]
+        let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
+        let loss = per_row.sum_all()?;
+        let grads = loss.backward()?;
+        let lr: Vec<f64> = opt
+            .steps
+            .iter()
+            .map(|&t| schedule(t, cfg.warmup, cfg.max_steps, cfg.lr))
+            .collect();
+        opt.step(&vars, &grads, &present, &lr)?;
+        step += 1;
+        let rows = per_row.to_vec1::<f32>()?;
+        let mut losses = vec![None; speakers.len()];
+        for (r, &i) in rows.iter().zip(&ids) {
+            *losses[i as usize].get_or_insert(0.0) += *r as f64;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let eta = elapsed / step.max(1) as f64 * (cfg.max_steps - step) as f64;
+        progress(TrainEvent::Step {
+            step,
+            loss: loss.to_scalar::<f32>()? as f64,
+            losses,
+            elapsed,
+            eta,
+        });
+    }
+    if !cancelled {
+        evaluate(
+            rec,
+            &table,
+            speakers,
+            &mut states,
+            &mut best,
+            step,
+            cfg,
+            progress,
+        )?;
+        if let Some(path) = checkpoint {
+            Checkpoint::capture(step, cfg, speakers, &vars, &opt, &states, &best)?.save(path)?;
+        }
+    }
+    let last = AdapterTable {
+        spec: table.spec.clone(),
+        tensors: table.detached()?,
+        speakers: table.speakers,
+    };
+    let results = speakers
+        .iter()
+        .zip(&states)
+        .zip(best)
+        .enumerate()
+        .map(|(i, ((sp, st), b))| SpeakerResult {
+            id: sp.id.clone(),
+            base_wer: st.base_wer,
+            best_wer: st.best_wer,
+            best_step: st.best_step,
+            steps: opt.steps[i],
+            adapter: if sp.heldout.is_empty() {
+                last.row(i).expect("row exists")
+            } else {
+                b
+            },
+        })
+        .collect();
+    Ok(Outcome {
+        speakers: results,
+        last,
+        steps: step,
+        seconds: start.elapsed().as_secs_f64(),
+        cancelled,
+    })
+}
+
+/// Scores every active speaker on its held-out set, keeps the best row, applies early stopping.
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    rec: &Recognizer,
+    table: &AdapterTable,
+    speakers: &[SpeakerData],
+    states: &mut [SpeakerState],
+    best: &mut [AdapterTable],
+    step: u64,
+    cfg: &TrainConfig,
+    progress: &mut dyn FnMut(TrainEvent),
+) -> Result<(), TrainError> {
+    let frozen = AdapterTable {
+        spec: table.spec.clone(),
+        tensors: table.detached()?,
+        speakers: table.speakers,
+    };
+    for (i, (sp, st)) in speakers.iter().zip(states.iter_mut()).enumerate() {
+        if st.done || sp.heldout.is_empty() || st.last_eval == Some(step) {
+            continue;
+        }
+        let wer = heldout_wer(rec, &frozen, i as u32, &sp.heldout)?;
+        st.last_eval = Some(step);
+        if st.base_wer.is_none() {
+            st.base_wer = Some(wer);
+        }
+        if st.best_wer.is_none_or(|b| wer < b) {
+            st.best_wer = Some(wer);
+            st.best_step = step;
+            st.evals_since_best = 0;
+            best[i] = frozen.row(i)?;
+        } else {
+            st.evals_since_best += 1;
+        }
+        progress(TrainEvent::Eval {
+            step,
+            speaker: sp.id.clone(),
+            wer,
+            best_wer: st.best_wer.unwrap_or(wer),
+        });
+        if cfg.patience > 0 && st.evals_since_best >= cfg.patience {
+            st.done = true;
+            progress(TrainEvent::SpeakerStopped {
+                step,
+                speaker: sp.id.clone(),
+                best_wer: st.best_wer.unwrap_or(wer),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Personalization training: data preparation (`data`), the row-wise optimiser (`optim`), the
+//! multi-speaker job loop (`job`), checkpoints (`checkpoint`) and the speaker-embedding space
+//! (`space`). Only adapter weights train; the base is loaded as plain tensors and never changes.
+
+pub mod checkpoint;
+pub mod data;
+pub mod job;
+pub mod optim;
+pub mod prepare;
+
+use serde::{Deserialize, Serialize};
+
+pub use data::SpecAugment;
+pub use job::{Outcome, SpeakerData, SpeakerResult};
+pub use optim::AdamW;
+
+use crate::submodel::{Kind, Spec};
+
+/// Hyper-parameters of a job (recorded in every submodel it produces).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub spec: Spec,
+    pub max_steps: u64,
+    /// Examples per speaker per step.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    pub warmup: u64,
+    pub optim: AdamW,
+    /// Held-out evaluation every this many steps.
+    pub eval_every: u64,
+    /// Evaluations without improvement before a speaker stops (0: never stop early).
+    pub patience: usize,
+    pub seed: u64,
+    pub augment: SpecAugment,
+}
+
+impl TrainConfig {
+    /// The default recipe for a kind.
+    pub fn recipe(kind: Kind, rank: usize) -> Self {
+        Self {
+            spec: Spec::new(kind, rank),
+            max_steps: 120,
+            batch: 8,
+            lr: match kind {
+                Kind::Residual => 2e-3,
+                Kind::Lora => 1e-3,
+            },
+            warmup: 10,
+            optim: AdamW::default(),
+            eval_every: 10,
+            patience: 3,
+            seed: 17,
+            augment: SpecAugment {
+                time_masks: 2,
+                max_time: 20,
+                freq_masks: 2,
+                max_freq: 8,
+            },
+        }
+    }
+}
+
+/// What a running job reports (to the TUI over a channel, or to stderr headless).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TrainEvent {
+    Started {
+        speakers: Vec<String>,
+        max_steps: u64,
+        params_per_speaker: usize,
+    },
+    Resumed {
+        step: u64,
+    },
+    Step {
+        step: u64,
+        loss: f64,
+        losses: Vec<Option<f64>>,
+        elapsed: f64,
+        eta: f64,
+    },
+    Eval {
+        step: u64,
+        speaker: String,
+        wer: f64,
+        best_wer: f64,
+    },
+    SpeakerStopped {
+        step: u64,
+        speaker: String,
+        best_wer: f64,
+    },
+}
+
+/// Training failures.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("{0}")]
+    Data(String),
+    #[error("checkpoint {}: {what}", file.display())]
+    Checkpoint {
+        file: std::path::PathBuf,
+        what: String,
+    },
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}

@@ -1,0 +1,60 @@
+//! Turns utterances (from the speaker store or any set) into a job's `SpeakerData`: reads the
+//! audio, fixes the job's encoder context, tokenizes the transcripts.
+
+use crate::dataset::Utterance;
+use crate::recognizer::Recognizer;
+
+use super::data::{example, job_frames};
+use super::{SpeakerData, TrainError};
+
+/// A speaker's utterances before loading.
+pub struct SpeakerSet {
+    pub id: String,
+    pub train: Vec<Utterance>,
+    pub heldout: Vec<Utterance>,
+}
+
+fn read(u: &Utterance) -> Result<Vec<f32>, TrainError> {
+    crate::audio::read_wav(&u.audio).map_err(|e| TrainError::Data(e.to_string()))
+}
+
+/// Loads every speaker's audio and builds examples at one shared context length (the longest
+/// training utterance's dynamic context), so that batches mixing speakers need no padding.
+pub fn prepare(rec: &Recognizer, sets: &[SpeakerSet]) -> Result<Vec<SpeakerData>, TrainError> {
+    let mut loaded = Vec::new();
+    for s in sets {
+        if s.train.is_empty() {
+            return Err(TrainError::Data(format!(
+                "speaker {} has no training utterances",
+                s.id
+            )));
+        }
+        let train = s
+            .train
+            .iter()
+            .map(|u| Ok((read(u)?, u.text.clone())))
+            .collect::<Result<Vec<_>, TrainError>>()?;
+        let heldout = s
+            .heldout
+            .iter()
+            .map(|u| Ok((read(u)?, u.text.clone())))
+            .collect::<Result<Vec<_>, TrainError>>()?;
+        loaded.push((s.id.clone(), train, heldout));
+    }
+    let frames = job_frames(
+        loaded
+            .iter()
+            .flat_map(|(_, t, _)| t.iter().map(|(a, _)| a.len())),
+    );
+    let cfg = &rec.model.config;
+    loaded
+        .into_iter()
+        .map(|(id, train, heldout)| {
+            let train = train
+                .iter()
+                .map(|(a, text)| example(&rec.frontend, &rec.tokenizer, cfg, a, text, frames))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(SpeakerData { id, train, heldout })
+        })
+        .collect()
+}
