@@ -100,6 +100,11 @@ impl Input {
         &self.name
     }
 
+    /// True once the source can give no more audio (file played out, device gone).
+    pub fn ended(&self) -> bool {
+        self.consumer.finished()
+    }
+
     /// The native rate takes are captured at.
     pub fn rate(&self) -> u32 {
         self.rate

@@ -4,7 +4,7 @@
 use candle_core::{D, Result, Tensor};
 
 use super::config::WhisperConfig;
-use super::layers::{Attention, AttnKind, Hooks, LayerNorm, Mlp, Stack, causal_mask};
+use super::layers::{Attention, AttnKind, Hooks, LayerNorm, Linear, Mlp, Stack, causal_mask};
 use super::weights::Weights;
 
 #[derive(Clone, Debug)]
@@ -100,6 +100,8 @@ enum CrossSource<'a> {
 #[derive(Clone, Debug)]
 pub struct Decoder {
     embed: Tensor,
+    /// The output projection: the token embedding, tied.
+    out: Linear,
     positions: Tensor,
     blocks: Vec<Block>,
     ln: LayerNorm,
@@ -110,8 +112,10 @@ impl Decoder {
         let blocks = (0..cfg.n_text_layer)
             .map(|i| Block::load(w, &format!("model.decoder.layers.{i}"), cfg.n_text_head, i))
             .collect::<Result<_>>()?;
+        let embed = w.get("model.decoder.embed_tokens.weight")?;
         Ok(Self {
-            embed: w.get("model.decoder.embed_tokens.weight")?,
+            out: Linear::new(embed.clone(), None),
+            embed,
             positions: w.get("model.decoder.embed_positions.weight")?,
             blocks,
             ln: LayerNorm::load(w, "model.decoder.layer_norm")?,
@@ -127,7 +131,12 @@ impl Decoder {
 
     /// `x: [B, L, d]` → logits `[B, L, vocab]` (tied output projection).
     pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
-        x.broadcast_matmul(&self.embed.t()?)
+        // One GEMM over all B·L rows: a broadcast matmul would read the [vocab, d] embedding
+        // once per batch row, which made batched decoding no faster than one by one.
+        let (b, l, d) = x.dims3()?;
+        x.reshape((b * l, d))?
+            .matmul(&self.embed.t()?)?
+            .reshape((b, l, ()))
     }
 
     /// Teacher-forced pass: `tokens: [B, L]` over `audio: [B, T, d]` → hidden `[B, L, d]`.

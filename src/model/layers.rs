@@ -91,6 +91,11 @@ impl LayerNorm {
 pub struct Linear(candle_nn::Linear);
 
 impl Linear {
+    /// Wraps an existing weight `[out, in]` (e.g. the tied output projection).
+    pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
+        Self(candle_nn::Linear::new(weight, bias))
+    }
+
     pub fn load(w: &Weights, prefix: &str, bias: bool) -> Result<Self> {
         let weight = w.get(&format!("{prefix}.weight"))?;
         let bias = if bias {
@@ -101,8 +106,49 @@ impl Linear {
         Ok(Self(candle_nn::Linear::new(weight, bias)))
     }
 
+    /// `x Wᵀ + b`. When `x` carries gradient (training), the product runs as [`FrozenLinear`] so
+    /// that backward computes only the input gradient, not a wasted one for the frozen weight.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.0.forward(x)
+        if x.track_op() {
+            x.contiguous()?.apply_op1(FrozenLinear(self.0.clone()))
+        } else {
+            self.0.forward(x)
+        }
+    }
+}
+
+/// A linear layer with frozen weights as one autograd op: its backward returns `∂L/∂x = g W`
+/// only (candle's matmul backward would also compute `gᵀx` for the weight, a full extra matmul).
+struct FrozenLinear(candle_nn::Linear);
+
+impl candle_core::CustomOp1 for FrozenLinear {
+    fn name(&self) -> &'static str {
+        "frozen-linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let (start, end) = layout
+            .contiguous_offsets()
+            .ok_or_else(|| candle_core::Error::Msg("frozen-linear: input not contiguous".into()))?;
+        let x = Tensor::from_slice(
+            &storage.as_slice::<f32>()?[start..end],
+            layout.shape(),
+            &candle_core::Device::Cpu,
+        )?;
+        let y = self.0.forward(&x)?;
+        let shape = y.shape().clone();
+        Ok((
+            candle_core::CpuStorage::F32(y.flatten_all()?.to_vec1::<f32>()?),
+            shape,
+        ))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(grad.broadcast_matmul(self.0.weight())?))
     }
 }
 
@@ -230,6 +276,32 @@ impl Mlp {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.fc2.forward(&self.fc1.forward(x)?.gelu_erf()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    #[test]
+    fn frozen_linear_gives_the_input_gradient_of_a_plain_matmul() {
+        let dev = Device::Cpu;
+        let w = Tensor::new(&[[1f32, 2.0, 3.0], [-1.0, 0.5, 2.0]], &dev).unwrap(); // [out 2, in 3]
+        let b = Tensor::new(&[0.5f32, -0.5], &dev).unwrap();
+        let lin = Linear::new(w.clone(), Some(b));
+        let x = Var::new(&[[[1f32, 0.0, -1.0], [2.0, 1.0, 0.0]]], &dev).unwrap(); // [1, 2, 3]
+        let y = lin.forward(x.as_tensor()).unwrap();
+        // y = x Wᵀ + b: row 0 → [1-3+0.5, -1-2-0.5] = [-1.5, -3.5]; row 1 → [2+2+0.5, -2+0.5-0.5] = [4.5, -2.0]
+        assert_eq!(
+            y.to_vec3::<f32>().unwrap(),
+            vec![vec![vec![-1.5, -3.5], vec![4.5, -2.0]]]
+        );
+        let coef = Tensor::new(&[[[1f32, 2.0], [3.0, -1.0]]], &dev).unwrap();
+        let g = (y * &coef).unwrap().sum_all().unwrap().backward().unwrap();
+        let gx = g.get(x.as_tensor()).unwrap().to_vec3::<f32>().unwrap();
+        // ∂L/∂x = coef · W: [1,2]·W = [-1, 3, 7]; [3,-1]·W = [4, 5.5, 7]
+        assert_eq!(gx, vec![vec![vec![-1.0, 3.0, 7.0], vec![4.0, 5.5, 7.0]]]);
     }
 }
 

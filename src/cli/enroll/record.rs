@@ -188,6 +188,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         loop {
+            if input.ended() {
+                println!("  the input ended ({})", input.name());
+                break 'prompts;
+            }
             println!(
                 "  listening: say the phrase ({} s of silence ends the take)",
                 cfg.silence_timeout
