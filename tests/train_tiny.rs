@@ -231,3 +231,86 @@ fn an_interrupted_job_resumes_from_its_checkpoint() {
     let d = max_diff(&second.last, &whole.last);
     assert!(d < 1e-5, "resumed weights differ by {d}");
 }
+
+#[test]
+fn a_space_learns_a_generator_and_a_new_speaker_fits_only_its_embedding() {
+    use attune::train::space_job::{fit_embeddings, train_space};
+    let rec = recognizer();
+    let mut cfg = config(Kind::Embedding, 6);
+    cfg.spec = attune::submodel::Spec::new(Kind::Embedding, 4);
+    let never = AtomicBool::new(false);
+    let population = [speaker("ana", 4, 1), speaker("ben", 4, 2)];
+    let out = train_space(&rec, &population, &cfg, "pop", 3, None, &mut |_| {}, &never).unwrap();
+    let space = out.space.expect("space returned");
+    assert_eq!(space.e.dims(), &[2, 3]);
+    let fresh = attune::submodel::space::Space::init(
+        "pop",
+        4,
+        3,
+        &rec.model.config,
+        &["ana".into(), "ben".into()],
+        &rec.model.hash,
+        cfg.seed,
+        &Device::Cpu,
+    )
+    .unwrap();
+    let g_moved: f32 = space
+        .g
+        .iter()
+        .map(|(k, g)| {
+            (g - &fresh.g[k])
+                .unwrap()
+                .abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        })
+        .sum();
+    assert!(g_moved > 0.0, "the generator did not train");
+
+    let newcomer = [speaker("cy", 3, 9)];
+    let fitted = fit_embeddings(&rec, &newcomer, &cfg, &space, &mut |_| {}, &never).unwrap();
+    let after = fitted.space.expect("space returned");
+    for (k, g) in &space.g {
+        assert!(
+            after.g[k]
+                .eq(g)
+                .unwrap()
+                .min_all()
+                .unwrap()
+                .to_scalar::<u8>()
+                .unwrap()
+                == 1,
+            "G.{k} changed"
+        );
+        assert!(
+            after.b[k]
+                .eq(&space.b[k])
+                .unwrap()
+                .min_all()
+                .unwrap()
+                .to_scalar::<u8>()
+                .unwrap()
+                == 1,
+            "b.{k} changed"
+        );
+    }
+    let mean = space.mean_embedding().unwrap();
+    let e = &after.e;
+    let moved: f32 = (e - &mean)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    assert!(moved > 0.0, "the embedding did not train");
+    // The adapter is exactly what the frozen generator makes of the fitted embedding.
+    let shapes = space.shapes(&rec.model.config);
+    let want = attune::submodel::space::generate(&space.meta.spec, &shapes, e, &space.g, &space.b)
+        .unwrap();
+    assert!(max_diff(&fitted.last, &want) < 1e-6);
+}

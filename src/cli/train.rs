@@ -1,18 +1,18 @@
 //! `attune train`: personalize one speaker or many in one job (one adapter table, the base run
 //! once per step for everyone); results go to the library with their held-out metrics.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 
 use super::Context;
-use crate::store::speakers::{SpeakerStore, speaker_utterances};
-use crate::submodel::file::{FORMAT_VERSION, Metrics};
-use crate::submodel::{Kind, Submodel, SubmodelMeta};
-use crate::train::prepare::{SpeakerSet, prepare};
-use crate::train::{TrainConfig, TrainEvent, job};
+use crate::store::speakers::SpeakerStore;
+use crate::submodel::Kind;
+use crate::submodel::space::Space;
+use crate::train::prepare::prepare;
+use crate::train::save::{save_results, speaker_sets};
+use crate::train::{TrainConfig, TrainEvent, job, space_job};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -51,11 +51,34 @@ pub struct Args {
     /// Progress and the result as JSON lines on stdout
     #[arg(long)]
     json: bool,
+    /// Learn a speaker-embedding space NAME (shared generator + one embedding per speaker)
+    /// from the chosen speakers; each also gets a kind-`embedding` submodel
+    #[arg(long, value_name = "NAME", conflicts_with = "from_space")]
+    embedding_space: Option<String>,
+    /// Enroll with little data: fit only the speaker's embedding in space NAME (generator frozen)
+    #[arg(long, value_name = "NAME")]
+    from_space: Option<String>,
+    /// Embedding size m of a new space
+    #[arg(long, default_value_t = 16)]
+    dim: usize,
 }
 
 impl Args {
     fn config(&self) -> TrainConfig {
-        let mut c = TrainConfig::recipe(self.kind, self.rank);
+        let space = self
+            .embedding_space
+            .clone()
+            .or_else(|| self.from_space.clone());
+        let kind = if space.is_some() {
+            Kind::Embedding
+        } else {
+            self.kind
+        };
+        let mut c = TrainConfig::recipe(kind, self.rank);
+        c.space = space;
+        if self.from_space.is_some() {
+            c.lr = 2e-2; // only m numbers train
+        }
         c.max_steps = self.max_steps.unwrap_or(c.max_steps);
         c.batch = self.batch.unwrap_or(c.batch);
         c.lr = self.lr.unwrap_or(c.lr);
@@ -127,27 +150,10 @@ fn print_event(e: &TrainEvent, json: bool) {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let ids = args.speaker_ids(ctx)?;
-    let cfg = args.config();
+    let mut cfg = args.config();
     let rec = ctx.recognizer(false)?;
-    let mut sets = Vec::new();
-    let mut data_hashes = BTreeMap::new();
-    for id in &ids {
-        let (mut train, heldout) =
-            speaker_utterances(&ctx.home, id).with_context(|| format!("speaker {id}"))?;
-        if let Some(n) = args.limit {
-            train.truncate(n);
-        }
-        data_hashes.insert(
-            id.clone(),
-            SpeakerStore::new(&ctx.home).open(id)?.manifest_hash()?,
-        );
-        sets.push(SpeakerSet {
-            id: id.clone(),
-            train,
-            heldout,
-        });
-    }
-    let data = prepare(&rec, &sets)?;
+    let stored = speaker_sets(&ctx.home, &ids, args.limit)?;
+    let data = prepare(&rec, &stored.sets)?;
     let job_key = crate::model::weights::sha256_hex(
         format!("{ids:?}{}{:?}", serde_json::to_string(&cfg)?, args.limit).as_bytes(),
     );
@@ -161,46 +167,50 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("removing stale {}", checkpoint.display()))?;
     }
     let cancel = AtomicBool::new(false);
-    let out = job::run(
-        &rec,
-        &data,
-        &cfg,
-        None,
-        Some(&checkpoint),
-        &mut |e| print_event(&e, args.json),
-        &cancel,
-    )?;
-    let hyper: BTreeMap<String, serde_json::Value> =
-        serde_json::from_value(serde_json::to_value(&cfg)?)?;
-    for r in out.speakers {
-        let mut sub = Submodel {
-            meta: SubmodelMeta {
-                format_version: FORMAT_VERSION,
-                id: String::new(),
-                speaker: r.id.clone(),
-                spec: cfg.spec.clone(),
-                targets: cfg.spec.targets(),
-                base_hash: rec.model.hash.clone(),
-                base_name: rec.model.config.name.clone(),
-                data_hash: data_hashes[&r.id].clone(),
-                hyper: hyper.clone(),
-                metrics: r.base_wer.zip(r.best_wer).map(|(base_wer, wer)| Metrics {
-                    base_wer,
-                    wer,
-                    heldout_utterances: sets
-                        .iter()
-                        .find(|s| s.id == r.id)
-                        .map_or(0, |s| s.heldout.len()),
-                }),
-                created: crate::store::speakers::now_secs(),
-                parent: None,
-                checksum: String::new(),
-            },
-            table: r.adapter,
-        };
-        crate::library::add(&ctx.home, &mut sub)?;
+    let mut progress = |e: TrainEvent| print_event(&e, args.json);
+    let out = if let Some(name) = &args.embedding_space {
+        let out = space_job::train_space(
+            &rec,
+            &data,
+            &cfg,
+            name,
+            args.dim,
+            Some(&checkpoint),
+            &mut progress,
+            &cancel,
+        )?;
+        let path = space_job::space_path(&ctx.home, name);
+        out.space
+            .as_ref()
+            .expect("a space job returns its space")
+            .save(&path)?;
+        eprintln!(
+            "space {name} ({} speakers, m = {}) saved to {}",
+            data.len(),
+            args.dim,
+            path.display()
+        );
+        out
+    } else if let Some(name) = &args.from_space {
+        let path = space_job::space_path(&ctx.home, name);
+        let space = Space::load(&path, &rec.model.hash, rec.model.device())
+            .with_context(|| format!("space {name}"))?;
+        cfg.spec = space.meta.spec.clone();
+        space_job::fit_embeddings(&rec, &data, &cfg, &space, &mut progress, &cancel)?
+    } else {
+        job::run(
+            &rec,
+            &data,
+            &cfg,
+            None,
+            Some(&checkpoint),
+            &mut progress,
+            &cancel,
+        )?
+    };
+    for r in save_results(&ctx.home, &rec, &cfg, &stored, &out)? {
         let line = serde_json::json!({
-            "speaker": r.id, "submodel": sub.meta.id, "base_wer": r.base_wer, "wer": r.best_wer,
+            "speaker": r.speaker, "submodel": r.submodel, "base_wer": r.base_wer, "wer": r.wer,
             "steps": r.steps, "best_step": r.best_step, "seconds": out.seconds,
         });
         if args.json {
@@ -208,10 +218,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         } else {
             println!(
                 "{}: {} — held-out WER {} → {} after {} steps ({:.0} s)",
-                r.id,
-                sub.meta.id,
+                r.speaker,
+                r.submodel,
                 r.base_wer.map_or("n/a".into(), |w| format!("{w:.3}")),
-                r.best_wer.map_or("n/a".into(), |w| format!("{w:.3}")),
+                r.wer.map_or("n/a".into(), |w| format!("{w:.3}")),
                 r.steps,
                 out.seconds
             );

@@ -131,12 +131,9 @@ impl Decoder {
 
     /// `x: [B, L, d]` → logits `[B, L, vocab]` (tied output projection).
     pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
-        // One GEMM over all B·L rows: a broadcast matmul would read the [vocab, d] embedding
-        // once per batch row, which made batched decoding no faster than one by one.
-        let (b, l, d) = x.dims3()?;
-        x.reshape((b * l, d))?
-            .matmul(&self.embed.t()?)?
-            .reshape((b, l, ()))
+        // One GEMM over all B·L rows (see `Linear::forward`): a broadcast matmul would read the
+        // [vocab, d] embedding once per batch row.
+        self.out.forward(x)
     }
 
     /// Teacher-forced pass: `tokens: [B, L]` over `audio: [B, T, d]` → hidden `[B, L, d]`.

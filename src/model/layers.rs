@@ -112,9 +112,22 @@ impl Linear {
         if x.track_op() {
             x.contiguous()?.apply_op1(FrozenLinear(self.0.clone()))
         } else {
-            self.0.forward(x)
+            gemm_rows(&self.0, x)
         }
     }
+}
+
+/// Applies `lin` to every row of `x: [..., d_in]` as one GEMM, so the weight is read once
+/// (candle's 3-D path would re-read it for every batch element).
+fn gemm_rows(lin: &candle_nn::Linear, x: &Tensor) -> Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let d_in = *dims.last().unwrap_or(&1);
+    let y = lin.forward(&x.reshape((x.elem_count() / d_in.max(1), d_in))?)?;
+    let mut out = dims;
+    if let Some(last) = out.last_mut() {
+        *last = y.dim(1)?;
+    }
+    y.reshape(out)
 }
 
 /// A linear layer with frozen weights as one autograd op: its backward returns `∂L/∂x = g W`
@@ -139,7 +152,7 @@ impl candle_core::CustomOp1 for FrozenLinear {
             layout.shape(),
             &candle_core::Device::Cpu,
         )?;
-        let y = self.0.forward(&x)?;
+        let y = gemm_rows(&self.0, &x)?;
         let shape = y.shape().clone();
         Ok((
             candle_core::CpuStorage::F32(y.flatten_all()?.to_vec1::<f32>()?),

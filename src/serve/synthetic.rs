@@ -56,6 +56,7 @@ pub fn submodel(
         metrics: None,
         created,
         parent: None,
+        space: None,
         checksum: String::new(),
     };
     Ok(Submodel { meta, table })

@@ -54,7 +54,7 @@ pub fn site_name(s: &Site) -> String {
 pub fn tensor_shapes(spec: &Spec, cfg: &WhisperConfig) -> Vec<(String, Vec<usize>)> {
     let (d, r) = (cfg.n_audio_state, spec.rank);
     match spec.kind {
-        Kind::Residual => (0..cfg.n_audio_layer)
+        Kind::Residual | Kind::Embedding => (0..cfg.n_audio_layer)
             .flat_map(|l| {
                 [
                     (format!("res.{l}.ln_w"), vec![d]),
@@ -255,7 +255,7 @@ fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
 impl Hooks for Gathered {
     /// Residual adapter: `h + up(relu(down(LN(h))))`, each example with its own weights.
     fn encoder_block_out(&self, layer: usize, h: &Tensor) -> Result<Tensor> {
-        if self.spec.kind != Kind::Residual {
+        if !matches!(self.spec.kind, Kind::Residual | Kind::Embedding) {
             return Ok(h.clone());
         }
         let p = |n: &str| self.get(&format!("res.{layer}.{n}"));

@@ -42,6 +42,9 @@ pub struct SubmodelMeta {
     pub created: u64,
     /// The submodel this one was trained from, if any.
     pub parent: Option<String>,
+    /// Kind `embedding`: the space whose generator made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
     /// SHA-256 over the tensors' bytes (sorted by name); checked on load.
     pub checksum: String,
 }

@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod file;
 pub mod peft;
+pub mod space;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,9 @@ pub enum Kind {
     Residual,
     /// Low-rank updates of q/v projections in encoder and decoder attention (PEFT-compatible).
     Lora,
+    /// A residual adapter generated from a speaker embedding by a shared space (`space.rs`);
+    /// the file holds the embedding and the generated adapter, and names its space.
+    Embedding,
 }
 
 impl std::fmt::Display for Kind {
@@ -25,6 +29,7 @@ impl std::fmt::Display for Kind {
         f.write_str(match self {
             Kind::Residual => "residual",
             Kind::Lora => "lora",
+            Kind::Embedding => "embedding",
         })
     }
 }
@@ -49,7 +54,7 @@ impl Spec {
     /// Where the adapters attach, as recorded in the metadata.
     pub fn targets(&self) -> Vec<String> {
         match self.kind {
-            Kind::Residual => vec!["encoder.blocks.*.output".into()],
+            Kind::Residual | Kind::Embedding => vec!["encoder.blocks.*.output".into()],
             Kind::Lora => [
                 "encoder.self_attn",
                 "decoder.self_attn",

@@ -56,7 +56,7 @@ struct Header {
     step: u64,
     config: String,
     speakers: Vec<String>,
-    opt_steps: Vec<u64>,
+    opt_steps: Vec<Vec<u64>>,
     states: Vec<SpeakerState>,
 }
 
@@ -83,17 +83,20 @@ impl Checkpoint {
         step: u64,
         cfg: &TrainConfig,
         speakers: &[SpeakerData],
-        vars: &BTreeMap<String, Var>,
-        opt: &RowAdamW,
+        groups: [(&BTreeMap<String, Var>, &RowAdamW); 2],
         states: &[SpeakerState],
         best: &[AdapterTable],
     ) -> Result<Self, TrainError> {
         let mut tensors = BTreeMap::new();
-        for (name, v) in vars {
-            tensors.insert(format!("table.{name}"), v.as_tensor().detach().copy()?);
-            let mo = &opt.moments[name];
-            tensors.insert(format!("m.{name}"), mo.m.copy()?);
-            tensors.insert(format!("v.{name}"), mo.v.copy()?);
+        for (vars, opt) in groups {
+            for (name, v) in vars {
+                tensors.insert(format!("var.{name}"), v.as_tensor().detach().copy()?);
+                let mo = &opt.moments[name];
+                tensors.insert(format!("m.{name}"), mo.m.copy()?);
+                tensors.insert(format!("v.{name}"), mo.v.copy()?);
+            }
+        }
+        for name in best[0].tensors.keys() {
             let rows: Vec<&Tensor> = best.iter().map(|b| &b.tensors[name]).collect();
             tensors.insert(format!("best.{name}"), Tensor::cat(&rows, 0)?);
         }
@@ -105,7 +108,7 @@ impl Checkpoint {
             step,
             config: config_key(cfg),
             speakers: speakers.iter().map(|s| s.id.clone()).collect(),
-            opt_steps: opt.steps.clone(),
+            opt_steps: groups.iter().map(|(_, o)| o.steps.clone()).collect(),
             states,
         };
         Ok(Self {
@@ -190,8 +193,7 @@ impl Checkpoint {
     /// Puts the saved state back into a freshly set-up job.
     pub fn restore(
         &self,
-        vars: &BTreeMap<String, Var>,
-        opt: &mut RowAdamW,
+        groups: [(&BTreeMap<String, Var>, &mut RowAdamW); 2],
         states: &mut [SpeakerState],
         best: &mut [AdapterTable],
     ) -> Result<(), TrainError> {
@@ -200,21 +202,28 @@ impl Checkpoint {
                 .get(&k)
                 .ok_or_else(|| TrainError::Data(format!("checkpoint lacks {k}")))
         };
-        for (name, v) in vars {
-            v.set(get(format!("table.{name}"))?)?;
-            let mo = opt
-                .moments
-                .get_mut(name)
-                .expect("moments exist for every var");
-            mo.m = get(format!("m.{name}"))?.clone();
-            mo.v = get(format!("v.{name}"))?.clone();
-            let rows = get(format!("best.{name}"))?;
+        for (g, (vars, opt)) in groups.into_iter().enumerate() {
+            for (name, v) in vars {
+                v.set(get(format!("var.{name}"))?)?;
+                let mo = opt
+                    .moments
+                    .get_mut(name)
+                    .expect("moments exist for every var");
+                mo.m = get(format!("m.{name}"))?.clone();
+                mo.v = get(format!("v.{name}"))?.clone();
+            }
+            opt.steps = self.header.opt_steps.get(g).cloned().unwrap_or_default();
+        }
+        for (name, rows) in self
+            .tensors
+            .iter()
+            .filter_map(|(k, t)| Some((k.strip_prefix("best.")?, t)))
+        {
             for (i, b) in best.iter_mut().enumerate() {
                 b.tensors
-                    .insert(name.clone(), rows.narrow(0, i, 1)?.copy()?);
+                    .insert(name.to_string(), rows.narrow(0, i, 1)?.copy()?);
             }
         }
-        opt.steps = self.header.opt_steps.clone();
         for (s, saved) in states.iter_mut().zip(&self.header.states) {
             *s = saved.clone();
             s.sampler = Sampler::restore(saved.n_train, saved.seed, saved.sampler_state);

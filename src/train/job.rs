@@ -10,6 +10,7 @@ use candle_core::D;
 use super::checkpoint::{Checkpoint, SpeakerState};
 use super::data::{Example, assemble};
 use super::optim::{RowAdamW, schedule};
+use super::params::Params;
 use super::{TrainConfig, TrainError, TrainEvent};
 use crate::eval::{Normalizer, corpus, score};
 use crate::recognizer::Recognizer;
@@ -40,6 +41,8 @@ pub struct Outcome {
     pub speakers: Vec<SpeakerResult>,
     /// Every row's weights after the last step (used by the fused-equals-separate test).
     pub last: AdapterTable,
+    /// The trained speaker-embedding space, for space jobs.
+    pub space: Option<crate::submodel::space::Space>,
     pub steps: u64,
     pub seconds: f64,
     pub cancelled: bool,
@@ -71,13 +74,13 @@ pub fn heldout_wer(
     Ok(corpus(&scores).wer)
 }
 
-/// Runs a job. `init` overrides the fresh adapters (one row per speaker); `checkpoint` names a
-/// file to resume from (if present) and to write at every evaluation.
+/// Runs a job. `params` overrides what trains (default: fresh adapters, one row per speaker);
+/// `checkpoint` names a file to resume from (if present) and to write at every evaluation.
 pub fn run(
     rec: &Recognizer,
     speakers: &[SpeakerData],
     cfg: &TrainConfig,
-    init: Option<AdapterTable>,
+    params: Option<Params>,
     checkpoint: Option<&std::path::Path>,
     progress: &mut dyn FnMut(TrainEvent),
     cancel: &AtomicBool,
@@ -89,39 +92,56 @@ pub fn run(
         .iter()
         .map(|s| speaker_seed(cfg.seed, &s.id))
         .collect();
-    let mut table = match init {
-        Some(t) => t,
+    let mut params = match params {
+        Some(p) => p,
         None => {
             let rows = seeds
                 .iter()
                 .map(|&s| AdapterTable::init(&cfg.spec, wcfg, 1, s, &dev))
                 .collect::<candle_core::Result<Vec<_>>>()?;
-            AdapterTable::stack(&rows.iter().collect::<Vec<_>>())?
+            Params::Table(AdapterTable::stack(&rows.iter().collect::<Vec<_>>())?)
         }
     };
-    let vars = table.to_vars()?;
-    let mut opt = RowAdamW::new(cfg.optim, &vars, speakers.len())?;
+    let row_vars = params.row_vars()?;
+    let shared_vars = params.shared_vars();
+    let mut opt = RowAdamW::new(cfg.optim, &row_vars, speakers.len())?;
+    let mut opt_shared = RowAdamW::new(cfg.optim, &shared_vars, 1)?;
     let mut states: Vec<SpeakerState> = speakers
         .iter()
         .zip(&seeds)
         .map(|(s, &seed)| SpeakerState::new(s.train.len(), seed))
         .collect();
+    let first = params.table()?;
     let mut best: Vec<AdapterTable> = (0..speakers.len())
-        .map(|i| table.row(i))
+        .map(|i| first.row(i))
         .collect::<candle_core::Result<_>>()?;
     let mut step = 0u64;
     if let Some(path) = checkpoint.filter(|p| p.exists()) {
         let ck = Checkpoint::load(path, &dev)?;
         ck.check_matches(cfg, speakers)?;
-        ck.restore(&vars, &mut opt, &mut states, &mut best)?;
+        ck.restore(
+            [(&row_vars, &mut opt), (&shared_vars, &mut opt_shared)],
+            &mut states,
+            &mut best,
+        )?;
         step = ck.step;
         progress(TrainEvent::Resumed { step });
     }
     progress(TrainEvent::Started {
         speakers: speakers.iter().map(|s| s.id.clone()).collect(),
         max_steps: cfg.max_steps,
-        params_per_speaker: table.params_per_speaker(),
+        params_per_speaker: first.params_per_speaker(),
     });
+    let save = |step: u64,
+                opt: &RowAdamW,
+                opt_shared: &RowAdamW,
+                states: &[SpeakerState],
+                best: &[AdapterTable]| {
+        checkpoint.map_or(Ok(()), |path| {
+            let groups = [(&row_vars, opt), (&shared_vars, opt_shared)];
+            Checkpoint::capture(step, cfg, speakers, groups, states, best)?.save(path)
+        })
+    };
     let start = Instant::now();
     let prompt_len = wcfg.prompt().len();
     let mut cancelled = false;
@@ -133,7 +153,7 @@ pub fn run(
         if step % cfg.eval_every == 0 {
             evaluate(
                 rec,
-                &table,
+                &params.table()?,
                 speakers,
                 &mut states,
                 &mut best,
@@ -141,10 +161,7 @@ pub fn run(
                 cfg,
                 progress,
             )?;
-            if let Some(path) = checkpoint {
-                Checkpoint::capture(step, cfg, speakers, &vars, &opt, &states, &best)?
-                    .save(path)?;
-            }
+            save(step, &opt, &opt_shared, &states, &best)?;
             if states.iter().all(|s| s.done) {
                 break;
             }
@@ -176,7 +193,7 @@ pub fn run(
             wcfg.tokens.eot,
             &dev,
         )?;
-        let hooks = table.gather(&ids)?;
+        let hooks = params.table()?.gather(&ids)?;
         let audio = model.encode(&batch.mel, &hooks, true)?;
         let h = model.decoder.forward(&batch.input, &audio, &hooks, true)?;
         let logp = candle_nn::ops::log_softmax(&model.decoder.logits(&h)?, D::Minus1)?;
@@ -192,7 +209,9 @@ pub fn run(
             .iter()
             .map(|&t| schedule(t, cfg.warmup, cfg.max_steps, cfg.lr))
             .collect();
-        opt.step(&vars, &grads, &present, &lr)?;
+        opt.step(&row_vars, &grads, &present, &lr)?;
+        let shared_lr = schedule(opt_shared.steps[0], cfg.warmup, cfg.max_steps, cfg.lr);
+        opt_shared.step(&shared_vars, &grads, &[true], &[shared_lr])?;
         step += 1;
         let rows = per_row.to_vec1::<f32>()?;
         let mut losses = vec![None; speakers.len()];
@@ -212,7 +231,7 @@ pub fn run(
     if !cancelled {
         evaluate(
             rec,
-            &table,
+            &params.table()?,
             speakers,
             &mut states,
             &mut best,
@@ -220,10 +239,9 @@ pub fn run(
             cfg,
             progress,
         )?;
-        if let Some(path) = checkpoint {
-            Checkpoint::capture(step, cfg, speakers, &vars, &opt, &states, &best)?.save(path)?;
-        }
+        save(step, &opt, &opt_shared, &states, &best)?;
     }
+    let table = params.table()?;
     let last = AdapterTable {
         spec: table.spec.clone(),
         tensors: table.detached()?,
@@ -247,9 +265,11 @@ pub fn run(
             },
         })
         .collect();
+    let space = params.current_space()?;
     Ok(Outcome {
         speakers: results,
         last,
+        space,
         steps: step,
         seconds: start.elapsed().as_secs_f64(),
         cancelled,

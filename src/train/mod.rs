@@ -6,7 +6,10 @@ pub mod checkpoint;
 pub mod data;
 pub mod job;
 pub mod optim;
+pub mod params;
 pub mod prepare;
+pub mod save;
+pub mod space_job;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +36,9 @@ pub struct TrainConfig {
     pub patience: usize,
     pub seed: u64,
     pub augment: SpecAugment,
+    /// Kind `embedding`: the speaker-embedding space the adapters come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
 }
 
 impl TrainConfig {
@@ -43,7 +49,7 @@ impl TrainConfig {
             max_steps: 120,
             batch: 8,
             lr: match kind {
-                Kind::Residual => 2e-3,
+                Kind::Residual | Kind::Embedding => 2e-3,
                 Kind::Lora => 1e-3,
             },
             warmup: 10,
@@ -57,6 +63,7 @@ impl TrainConfig {
                 freq_masks: 2,
                 max_freq: 8,
             },
+            space: None,
         }
     }
 }
@@ -107,4 +114,8 @@ pub enum TrainError {
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::speakers::StoreError),
+    #[error(transparent)]
+    Library(#[from] crate::library::LibraryError),
 }

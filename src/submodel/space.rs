@@ -1,0 +1,215 @@
+//! The speaker-embedding space: a shared generator maps a low-dimensional speaker embedding
+//! `e ∈ R^m` to a full residual adapter (`adapter = e·G + b`, per tensor), so a new speaker is
+//! enrolled by fitting only `m` numbers. Stored as one safetensors file under `<home>/spaces/`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use candle_core::{Device, Result, Tensor};
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use serde::{Deserialize, Serialize};
+
+use super::adapters::{Rng, tensor_shapes};
+use super::{AdapterTable, Kind, Spec, SubmodelError};
+use crate::model::WhisperConfig;
+
+/// Name of the embedding tensor inside a kind-`embedding` submodel.
+pub const EMBEDDING: &str = "embedding";
+
+/// What a space file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpaceMeta {
+    pub name: String,
+    /// Embedding size `m`.
+    pub dim: usize,
+    /// The adapter form the generator produces (kind `embedding` submodels use it).
+    pub spec: Spec,
+    pub base_hash: String,
+    /// Speakers whose embeddings trained the generator, in row order of `E`.
+    pub speakers: Vec<String>,
+    pub created: u64,
+}
+
+/// Generator `G` (`[m, n]` per adapter tensor), bias `b` (`[n]`) and the population embeddings.
+#[derive(Debug, Clone)]
+pub struct Space {
+    pub meta: SpaceMeta,
+    pub g: BTreeMap<String, Tensor>,
+    pub b: BTreeMap<String, Tensor>,
+    /// `[S, m]`: one embedding per population speaker.
+    pub e: Tensor,
+}
+
+/// Adapter tensors of `S` speakers from embeddings `e: [S, m]` (differentiable in all inputs).
+pub fn generate(
+    spec: &Spec,
+    shapes: &[(String, Vec<usize>)],
+    e: &Tensor,
+    g: &BTreeMap<String, Tensor>,
+    b: &BTreeMap<String, Tensor>,
+) -> Result<AdapterTable> {
+    let s = e.dim(0)?;
+    let mut tensors = BTreeMap::new();
+    for (name, shape) in shapes {
+        let flat = e.matmul(&g[name])?.broadcast_add(&b[name])?; // [S, n]
+        let mut full = vec![s];
+        full.extend(shape);
+        tensors.insert(name.clone(), flat.reshape(full)?);
+    }
+    // Carried along so that the best rows a job keeps also record their embedding.
+    tensors.insert(EMBEDDING.to_string(), e.clone());
+    Ok(AdapterTable {
+        spec: spec.clone(),
+        tensors,
+        speakers: s,
+    })
+}
+
+impl Space {
+    /// A fresh space: `b` holds a fresh (identity) residual adapter, `G` is small random on the
+    /// input-side tensors and zero on the output side, embeddings small random — so every
+    /// generated adapter starts as the identity.
+    #[allow(clippy::too_many_arguments)]
+    pub fn init(
+        name: &str,
+        rank: usize,
+        dim: usize,
+        cfg: &WhisperConfig,
+        speakers: &[String],
+        base_hash: &str,
+        seed: u64,
+        dev: &Device,
+    ) -> Result<Self> {
+        let spec = Spec::new(Kind::Embedding, rank);
+        let fresh = AdapterTable::init(&spec, cfg, 1, seed, dev)?;
+        let mut rng = Rng::new(seed ^ 0x5eed);
+        let (mut g, mut b) = (BTreeMap::new(), BTreeMap::new());
+        for (tname, shape) in tensor_shapes(&spec, cfg) {
+            let n: usize = shape.iter().product();
+            let input_side = tname.ends_with(".down");
+            let scale = if input_side { 0.02 } else { 0.0 };
+            let gv: Vec<f32> = (0..dim * n).map(|_| scale * rng.uniform()).collect();
+            g.insert(tname.clone(), Tensor::from_vec(gv, (dim, n), dev)?);
+            b.insert(tname.clone(), fresh.tensors[&tname].flatten_all()?);
+        }
+        let ev: Vec<f32> = (0..speakers.len() * dim)
+            .map(|_| 0.1 * rng.uniform())
+            .collect();
+        let e = Tensor::from_vec(ev, (speakers.len(), dim), dev)?;
+        let meta = SpaceMeta {
+            name: name.into(),
+            dim,
+            spec,
+            base_hash: base_hash.into(),
+            speakers: speakers.to_vec(),
+            created: crate::store::speakers::now_secs(),
+        };
+        Ok(Self { meta, g, b, e })
+    }
+
+    /// Mean of the population embeddings: the starting point for a new speaker.
+    pub fn mean_embedding(&self) -> Result<Tensor> {
+        self.e.mean_keepdim(0)
+    }
+
+    pub fn shapes(&self, cfg: &WhisperConfig) -> Vec<(String, Vec<usize>)> {
+        tensor_shapes(&self.meta.spec, cfg)
+    }
+
+    pub fn save(&self, path: &Path) -> std::result::Result<(), SubmodelError> {
+        let mut parts: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        let mut push = |name: String, t: &Tensor| -> Result<()> {
+            let v = t.flatten_all()?.to_vec1::<f32>()?;
+            parts.push((
+                name,
+                t.dims().to_vec(),
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            ));
+            Ok(())
+        };
+        for (k, t) in &self.g {
+            push(format!("G.{k}"), t)?;
+        }
+        for (k, t) in &self.b {
+            push(format!("b.{k}"), t)?;
+        }
+        push("E".into(), &self.e)?;
+        let bad = |what: String| SubmodelError::BadFile {
+            file: path.to_path_buf(),
+            what,
+        };
+        let views = parts
+            .iter()
+            .map(|(n, s, d)| TensorView::new(Dtype::F32, s.clone(), d).map(|v| (n.clone(), v)))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        let meta = serde_json::to_string(&self.meta).map_err(|e| bad(e.to_string()))?;
+        let bytes = safetensors::serialize(
+            views,
+            Some(HashMap::from([("attune_space".to_string(), meta)])),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        if let Some(dir) = path.parent() {
+            crate::store::atomic::create_private_dir_all(dir).map_err(|source| {
+                SubmodelError::Io {
+                    file: dir.to_path_buf(),
+                    source,
+                }
+            })?;
+        }
+        crate::store::atomic::write_atomic(path, &bytes).map_err(|source| SubmodelError::Io {
+            file: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Loads a space, refusing one trained on another base.
+    pub fn load(
+        path: &Path,
+        base_hash: &str,
+        dev: &Device,
+    ) -> std::result::Result<Self, SubmodelError> {
+        let bad = |what: String| SubmodelError::BadFile {
+            file: path.to_path_buf(),
+            what,
+        };
+        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        let (_, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| bad(format!("not a space file ({e})")))?;
+        let json = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("attune_space"))
+            .ok_or_else(|| bad("not a space file".into()))?;
+        let meta: SpaceMeta = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        if meta.base_hash != base_hash {
+            return Err(SubmodelError::WrongBase {
+                file: path.to_path_buf(),
+                found: meta.base_hash,
+                expected: base_hash.into(),
+            });
+        }
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+        let (mut g, mut b, mut e) = (BTreeMap::new(), BTreeMap::new(), None);
+        for (name, view) in st.tensors() {
+            let data: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let t = Tensor::from_vec(data, view.shape(), dev)?;
+            if let Some(k) = name.strip_prefix("G.") {
+                g.insert(k.to_string(), t);
+            } else if let Some(k) = name.strip_prefix("b.") {
+                b.insert(k.to_string(), t);
+            } else if name == "E" {
+                e = Some(t);
+            }
+        }
+        let e = e.ok_or_else(|| bad("no embeddings (E)".into()))?;
+        Ok(Self { meta, g, b, e })
+    }
+}
