@@ -14,3 +14,4 @@ pub mod serve;
 pub mod store;
 pub mod submodel;
 pub mod train;
+pub mod tui;

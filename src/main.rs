@@ -1,4 +1,5 @@
-//! The `attune` binary: parses the command line and runs one headless command.
+//! The `attune` binary: parses the command line and runs one headless command, or the workbench
+//! TUI when no subcommand is given.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,8 +20,12 @@ struct Args {
     /// [default: the shipped tiny.en]
     #[arg(long, env = "ATTUNE_BASE", global = true, value_name = "DIR|NAME")]
     base: Option<String>,
+    /// Workbench only: the Train screen's initial step budget (+/- change it there)
+    #[arg(long, env = "ATTUNE_TRAIN_STEPS", value_name = "N", default_value_t = attune::tui::DEFAULT_STEPS)]
+    train_steps: u64,
+    /// No subcommand opens the workbench TUI
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -53,8 +58,11 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     let ctx = Context::new(args.home.as_deref(), args.base.as_deref());
+    let Some(command) = args.command else {
+        return run_tui(&ctx, args.train_steps);
+    };
     cli::init_stderr_logging();
-    let result = match args.command {
+    let result = match command {
         Command::Transcribe(a) => cli::transcribe::run(&ctx, a),
         Command::Eval(a) => cli::eval::run(&ctx, a),
         Command::Train(a) => cli::train::run(&ctx, *a),
@@ -67,6 +75,25 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workbench: everything it prints goes to the log while it owns the terminal.
+fn run_tui(ctx: &Context, train_steps: u64) -> ExitCode {
+    let opts = attune::tui::Options {
+        paths: attune::tui::worker::Paths {
+            home: ctx.home.clone(),
+            base: ctx.base_dir(),
+            samples: attune::tui::sample_speakers_dir(),
+        },
+        train_steps,
+    };
+    match attune::tui::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

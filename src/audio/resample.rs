@@ -84,7 +84,7 @@ pub(crate) fn resample_named(
             return Err(fail("resampler produced no output".into()));
         }
     }
-    drop(output);
+    let _ = output; // release the mutable borrow of `out`
     out.truncate(wanted);
     out.drain(..delay);
     tracing::trace!(

@@ -26,6 +26,9 @@ pub enum Command {
     /// Serving throughput with many submodels: mixed-speaker batches vs swap-per-request vs one
     /// batch per speaker vs the base alone; submodel hot-load time
     Serve(super::bench_serve::Args),
+    /// Training speed: seconds per step, fused multi-speaker job vs sequential jobs, time to
+    /// personalize a sample speaker, peak memory
+    Train(super::bench_train::Args),
 }
 
 /// Wall-clock statistics of repeated runs, in seconds.
@@ -68,6 +71,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
     let (set, runs, json) = match cmd {
         Command::Decode { set, runs, json } => (set, runs, json),
         Command::Serve(args) => return super::bench_serve::run(ctx, args),
+        Command::Train(args) => return super::bench_train::run(ctx, args),
     };
     let set = set.unwrap_or_else(shipped_clips);
     let (utts, _) = load_set(&set)?;

@@ -116,7 +116,7 @@ pub fn evaluate(
         .collect();
     Ok(Report {
         base: corpus(&base_scores),
-        submodel: sub_scores.as_ref().map(|s| corpus(s)),
+        submodel: sub_scores.as_deref().map(corpus),
         utterances: rows,
         normalizer: if norm.enabled { "english" } else { "none" },
         errors: Vec::new(),

@@ -4,6 +4,7 @@
 pub mod base;
 pub mod bench;
 pub mod bench_serve;
+pub mod bench_train;
 pub mod devices;
 pub mod enroll;
 pub mod eval;

@@ -457,14 +457,13 @@ fn read_hf(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
         suppress: ids(&v["suppress_tokens"]),
         suppress_at_begin: ids(&v["begin_suppress_tokens"]),
     };
-    if let Ok(text) = std::fs::read(dir.join("generation_config.json")) {
-        if let Ok(g) = serde_json::from_slice::<Value>(&text) {
-            if cfg.suppress.is_empty() {
-                cfg.suppress = ids(&g["suppress_tokens"]);
-            }
-            if cfg.suppress_at_begin.is_empty() {
-                cfg.suppress_at_begin = ids(&g["begin_suppress_tokens"]);
-            }
+    let generation = std::fs::read(dir.join("generation_config.json")).ok();
+    if let Some(g) = generation.and_then(|t| serde_json::from_slice::<Value>(&t).ok()) {
+        if cfg.suppress.is_empty() {
+            cfg.suppress = ids(&g["suppress_tokens"]);
+        }
+        if cfg.suppress_at_begin.is_empty() {
+            cfg.suppress_at_begin = ids(&g["begin_suppress_tokens"]);
         }
     }
     Ok((cfg, out))

@@ -123,14 +123,12 @@ impl Submodel {
             what,
         };
         let meta = meta_of(bytes, file)?;
-        if let Some(expected) = expected_base {
-            if meta.base_hash != expected {
-                return Err(SubmodelError::WrongBase {
-                    file: file.to_path_buf(),
-                    found: meta.base_hash,
-                    expected: expected.to_string(),
-                });
-            }
+        if let Some(expected) = expected_base.filter(|e| *e != meta.base_hash) {
+            return Err(SubmodelError::WrongBase {
+                file: file.to_path_buf(),
+                found: meta.base_hash,
+                expected: expected.to_string(),
+            });
         }
         let st =
             SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;

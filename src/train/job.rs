@@ -150,7 +150,7 @@ pub fn run(
             cancelled = true;
             break;
         }
-        if step % cfg.eval_every == 0 {
+        if step.is_multiple_of(cfg.eval_every) {
             evaluate(
                 rec,
                 &params.table()?,

@@ -10,6 +10,7 @@ use crate::recognizer::Recognizer;
 use crate::submodel::space::Space;
 
 /// Trains space `name` (embedding size `dim`) over `speakers`; `out.space` holds the result.
+#[allow(clippy::too_many_arguments)]
 pub fn train_space(
     rec: &Recognizer,
     speakers: &[SpeakerData],

@@ -74,23 +74,55 @@ impl TestSet {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Refresh,
-    CreateSpeaker { id: String },
-    SetConsent { id: String, text: String },
-    DeleteSpeaker { id: String },
+    CreateSpeaker {
+        id: String,
+    },
+    SetConsent {
+        id: String,
+        text: String,
+    },
+    DeleteSpeaker {
+        id: String,
+    },
     ImportSamples,
-    Import { speaker: String, path: PathBuf },
+    Import {
+        speaker: String,
+        path: PathBuf,
+    },
     Record,
     StopRecording,
     PlayTake,
-    StoreTake { speaker: String, text: String, prompt: String },
-    PlayFile { path: PathBuf },
-    Train { speakers: Vec<String>, steps: u64, kind: Kind },
+    StoreTake {
+        speaker: String,
+        text: String,
+        prompt: String,
+    },
+    PlayFile {
+        path: PathBuf,
+    },
+    Train {
+        speakers: Vec<String>,
+        steps: u64,
+        kind: Kind,
+    },
     CancelTrain,
-    Compare { speaker: String, set: TestSet },
-    Lineage { id: String },
-    Export { id: String, dest: PathBuf },
-    LibraryImport { path: PathBuf },
-    RemoveSubmodel { id: String },
+    Compare {
+        speaker: String,
+        set: TestSet,
+    },
+    Lineage {
+        id: String,
+    },
+    Export {
+        id: String,
+        dest: PathBuf,
+    },
+    LibraryImport {
+        path: PathBuf,
+    },
+    RemoveSubmodel {
+        id: String,
+    },
 }
 
 /// Something that is or is not available, and why.

@@ -37,7 +37,7 @@ pub fn keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
             ("Enter  t", "start training the marked (or selected)"),
             ("c", "cancel the running job"),
             ("+ -", "more / fewer steps"),
-            ("k", "adapter kind: residual / LoRA"),
+            ("a", "adapter kind: residual / LoRA"),
         ],
         Screen::Compare => &[
             ("← →", "change speaker"),

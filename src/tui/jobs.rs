@@ -201,7 +201,8 @@ pub fn import_samples(s: &Shared) {
                 continue;
             }
             let mut info = SpeakerInfo::new(id, None);
-            info.notes = "Simulated sample speaker (sample_data/speakers), not a real person".into();
+            info.notes =
+                "Simulated sample speaker (sample_data/speakers), not a real person".into();
             store.create(&info).map_err(|e| e.to_string())?;
             let (n, _) = import_one(s, id, &dir.join(id))?;
             added += 1;

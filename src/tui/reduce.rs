@@ -23,7 +23,11 @@ pub fn reduce(app: &mut App, msg: Msg) -> Option<Command> {
                 Err(e) => Avail::Missing(e),
             }
         }
-        Msg::ImportProgress { speaker, done, skipped } => {
+        Msg::ImportProgress {
+            speaker,
+            done,
+            skipped,
+        } => {
             app.importing = true;
             let line = format!("importing {speaker}: {done} stored, {skipped} skipped");
             app.enroll.import = Some(line.clone());

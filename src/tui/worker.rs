@@ -229,12 +229,16 @@ impl Worker {
             }
             Command::StopRecording => self.record_stop.store(true, Ordering::Relaxed),
             Command::PlayTake => self.spawn("playback", jobs::play_take),
-            Command::PlayFile { path } => self.spawn("playback", move |s| jobs::play_file(s, &path)),
+            Command::PlayFile { path } => {
+                self.spawn("playback", move |s| jobs::play_file(s, &path))
+            }
             Command::StoreTake {
                 speaker,
                 text,
                 prompt,
-            } => self.spawn("store", move |s| jobs::store_take(s, &speaker, &text, &prompt)),
+            } => self.spawn("store", move |s| {
+                jobs::store_take(s, &speaker, &text, &prompt)
+            }),
             Command::Train {
                 speakers,
                 steps,

@@ -153,17 +153,24 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 spans.push(Span::styled(what, bad()));
             }
         }
-        spans.push(Span::styled("   Enter keep · e edit · p play · r again", dim()));
+        spans.push(Span::styled(
+            "   Enter keep · e edit · p play · r again",
+            dim(),
+        ));
         f.render_widget(Line::from(spans), take);
     } else {
         f.render_widget(Line::styled("no take yet: r records", dim()), take);
     }
     let mic_line = match &app.audio {
         Avail::Checking => Line::styled("microphone: checking…", dim()),
-        Avail::Ready(name) => Line::raw(format!("microphone: {name}   r/Space record · s skip · b back · i import")),
+        Avail::Ready(name) => Line::raw(format!(
+            "microphone: {name}   r/Space record · s skip · b back · i import"
+        )),
         Avail::Missing(why) => Line::from(vec![
             Span::styled("Recording is off: ", bad()),
-            Span::raw(format!("{why}. Import still works: i imports a folder, manifest or Kaldi dir.")),
+            Span::raw(format!(
+                "{why}. Import still works: i imports a folder, manifest or Kaldi dir."
+            )),
         ]),
     };
     let mut lines = vec![mic_line];

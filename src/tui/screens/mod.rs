@@ -88,9 +88,11 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
         Avail::Missing(_) => "base: missing".to_string(),
     };
     let right = format!(" {base} │ ? help ");
-    let [left, r] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(right.chars().count() as u16)])
-            .areas(area);
+    let [left, r] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(right.chars().count() as u16),
+    ])
+    .areas(area);
     let line = if app.status.error {
         Line::from(vec![
             Span::styled("error: ", bad()),
@@ -115,9 +117,12 @@ pub fn centred(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 fn help_overlay(app: &App, f: &mut Frame, body: Rect) {
-    let key_line = |(k, what): &(&str, &str)| {
+    let key_line = |(k, what): &(&'static str, &'static str)| {
         Line::from(vec![
-            Span::styled(format!("{k:>14}  "), Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{k:>14}  "),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
             Span::raw(*what),
         ])
     };
@@ -135,9 +140,11 @@ fn help_overlay(app: &App, f: &mut Frame, body: Rect) {
 
 fn modal(m: &Modal, f: &mut Frame, body: Rect) {
     let (heading, text, hint) = match m {
-        Modal::Input { title, value, .. } => {
-            (title.as_str(), format!("{value}▏"), "Enter: OK   Esc: cancel")
-        }
+        Modal::Input { title, value, .. } => (
+            title.as_str(),
+            format!("{value}▏"),
+            "Enter: OK   Esc: cancel",
+        ),
         Modal::Confirm { question, .. } => (question.as_str(), String::new(), "y: yes   n: no"),
     };
     let area = centred(body, 70, 6);

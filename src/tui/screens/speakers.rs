@@ -44,7 +44,9 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
                 }
                 KeyCode::Char('c') => {
                     let current = app.speaker()?.consent.clone().unwrap_or_default();
-                    let current = current.rsplit_once(" (").map_or(current.as_str(), |(t, _)| t);
+                    let current = current
+                        .rsplit_once(" (")
+                        .map_or(current.as_str(), |(t, _)| t);
                     let current = current.to_string();
                     app.input(
                         &format!("Consent note for {id} (dated today; empty removes it)"),
@@ -53,7 +55,9 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
                     )
                 }
                 KeyCode::Char('i') => app.input(
-                    &format!("Import into {id}: folder of x.wav+x.txt, manifest.jsonl or Kaldi dir"),
+                    &format!(
+                        "Import into {id}: folder of x.wav+x.txt, manifest.jsonl or Kaldi dir"
+                    ),
                     "",
                     InputFor::ImportPath { speaker: id },
                 ),
@@ -127,7 +131,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Span::raw(&s.notes),
         ]));
     }
-    lines.push(Line::styled("submodels (held-out WER base → submodel)", title()));
+    lines.push(Line::styled(
+        "submodels (held-out WER base → submodel)",
+        title(),
+    ));
     if s.submodels.is_empty() {
         lines.push(Line::styled("  none yet: train on screen 3", dim()));
     }
@@ -162,7 +169,9 @@ fn welcome(app: &App, f: &mut Frame, area: Rect) {
             "     and tremor voices) from {}",
             dir.display()
         )));
-        lines.push(Line::raw("     — a demo runs end to end with no microphone."));
+        lines.push(Line::raw(
+            "     — a demo runs end to end with no microphone.",
+        ));
         lines.push(Line::raw(""));
     }
     lines.push(Line::from(vec![

@@ -1,0 +1,160 @@
+//! `attune bench train`: seconds per training step and per utterance, a fused job of S speakers
+//! against S sequential jobs at equal steps (measured in one run), the time to personalize one
+//! sample speaker to its early-stopping point, and peak memory.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::Context;
+use crate::dataset::load_set;
+use crate::enroll::split::{Split, split_for};
+use crate::recognizer::Recognizer;
+use crate::submodel::Kind;
+use crate::train::prepare::{SpeakerSet, prepare};
+use crate::train::{TrainConfig, job};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Speakers in the fused-vs-sequential comparison
+    #[arg(long, default_value_t = 4)]
+    speakers: usize,
+    /// Steps per job in the timing runs
+    #[arg(long, default_value_t = 6)]
+    steps: u64,
+    #[arg(long, value_enum, default_value_t = Kind::Residual)]
+    kind: Kind,
+    /// Also time a full personalization (80 utterances, early stopping) of the first speaker
+    #[arg(long)]
+    personalize: bool,
+    /// Folder of sample speakers (each with a manifest.jsonl) [default: sample_data/speakers]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// The sample speakers as train/held-out sets, split like the speaker store does.
+fn sample_sets(dir: &Path, limit: usize) -> anyhow::Result<Vec<SpeakerSet>> {
+    let mut ids: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("manifest.jsonl").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids.into_iter()
+        .map(|id| {
+            let (utts, _) = load_set(&dir.join(&id))?;
+            let (mut train, heldout): (Vec<_>, Vec<_>) = utts
+                .into_iter()
+                .partition(|u| split_for(&u.text) == Split::Train);
+            train.truncate(limit);
+            Ok(SpeakerSet { id, train, heldout })
+        })
+        .collect()
+}
+
+fn timed_job(
+    rec: &Recognizer,
+    sets: &[SpeakerSet],
+    cfg: &TrainConfig,
+    heldout: bool,
+) -> anyhow::Result<(f64, job::Outcome)> {
+    let sets: Vec<SpeakerSet> = sets
+        .iter()
+        .map(|s| SpeakerSet {
+            id: s.id.clone(),
+            train: s.train.clone(),
+            heldout: if heldout { s.heldout.clone() } else { vec![] },
+        })
+        .collect();
+    let data = prepare(rec, &sets)?;
+    let never = AtomicBool::new(false);
+    let t = Instant::now();
+    let out = job::run(rec, &data, cfg, None, None, &mut |_| {}, &never)?;
+    Ok((t.elapsed().as_secs_f64(), out))
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/speakers"));
+    let sets = sample_sets(&dir, 80)?;
+    anyhow::ensure!(
+        sets.len() >= args.speakers.max(1),
+        "{}: only {} speakers",
+        dir.display(),
+        sets.len()
+    );
+    let rec = ctx.recognizer(false)?;
+    let mut cfg = TrainConfig::recipe(args.kind, 32);
+    cfg.max_steps = args.steps;
+    cfg.patience = 0;
+    cfg.eval_every = u64::MAX;
+
+    let (one, _) = timed_job(&rec, &sets[..1], &cfg, false)?;
+    let per_step = one / args.steps as f64;
+    let s = args.speakers.max(1);
+    let (fused, _) = timed_job(&rec, &sets[..s], &cfg, false)?;
+    let mut sequential = 0.0;
+    for set in &sets[..s] {
+        sequential += timed_job(&rec, std::slice::from_ref(set), &cfg, false)?.0;
+    }
+    let ratio = sequential / fused;
+    let mut report = json!({
+        "bench": "train", "kind": args.kind.to_string(), "batch_per_speaker": cfg.batch, "steps": args.steps,
+        "seconds_per_step": per_step, "seconds_per_utterance": per_step / cfg.batch as f64,
+        "fused": { "speakers": s, "seconds": fused, "sequential_seconds": sequential,
+                   "submodels_per_hour_ratio": ratio },
+    });
+    if !args.json {
+        println!(
+            "one speaker: {per_step:.2} s/step, {:.3} s/utterance (batch {})",
+            per_step / cfg.batch as f64,
+            cfg.batch
+        );
+        println!(
+            "{s} speakers × {} steps: fused {fused:.1} s, sequential {sequential:.1} s → {ratio:.2}x submodels per hour",
+            args.steps
+        );
+    }
+    if args.personalize {
+        let cfg = TrainConfig::recipe(args.kind, 32);
+        let (secs, out) = timed_job(&rec, &sets[..1], &cfg, true)?;
+        let r = &out.speakers[0];
+        report["personalize"] = json!({
+            "speaker": r.id, "train_utterances": sets[0].train.len(), "heldout_utterances": sets[0].heldout.len(),
+            "seconds": secs, "steps": out.steps, "best_step": r.best_step, "base_wer": r.base_wer, "wer": r.best_wer,
+        });
+        if !args.json {
+            println!(
+                "personalize {} ({} utterances): {secs:.0} s, {} steps (best at {}), held-out WER {:.3} → {:.3}",
+                r.id,
+                sets[0].train.len(),
+                out.steps,
+                r.best_step,
+                r.base_wer.unwrap_or(f64::NAN),
+                r.best_wer.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    report["peak_rss_mib"] = json!(peak_rss_mib());
+    if args.json {
+        println!("{report}");
+    } else if let Some(m) = peak_rss_mib() {
+        println!("peak memory {m:.0} MiB");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,266 @@
+//! The Compare screen: base vs the speaker's newest submodel on a test set — corpus WER / CER with
+//! substitutions, deletions and insertions side by side, per-utterance rows with the errors
+//! highlighted, the words the submodel fixed and broke, playback, and WER by submodel version.
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
+
+use crate::eval::CorpusScore;
+use crate::tui::app::{App, Command, TestSet};
+use crate::tui::widgets::{bad, dim, good, selected, title, wer};
+
+pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
+    let n = app.speakers.len();
+    let rows = app
+        .compare
+        .data
+        .as_ref()
+        .map_or(0, |d| d.report.utterances.len());
+    match k.code {
+        KeyCode::Left => app.sel = App::step(app.sel, n, -1),
+        KeyCode::Right => app.sel = App::step(app.sel, n, 1),
+        KeyCode::Up | KeyCode::Char('k') => app.compare.row = App::step(app.compare.row, rows, -1),
+        KeyCode::Down | KeyCode::Char('j') => app.compare.row = App::step(app.compare.row, rows, 1),
+        KeyCode::Char('s') => {
+            app.compare.set = Some(match set(app) {
+                TestSet::Heldout => TestSet::All,
+                TestSet::All => TestSet::Heldout,
+            })
+        }
+        KeyCode::Char('p') => {
+            let d = app.compare.data.as_ref()?;
+            let path = d.paths.get(app.compare.row)?.clone();
+            return Some(Command::PlayFile { path });
+        }
+        KeyCode::Enter if app.compare.running => app.error("already scoring; wait for it"),
+        KeyCode::Enter => {
+            let speaker = app.speaker()?.id.clone();
+            app.compare.running = true;
+            app.info(format!("scoring {speaker}: base and newest submodel…"));
+            return Some(Command::Compare {
+                speaker,
+                set: set(app),
+            });
+        }
+        _ => {}
+    }
+    None
+}
+
+fn set(app: &App) -> TestSet {
+    app.compare.set.unwrap_or(TestSet::Heldout)
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let block = Block::bordered().title(Line::styled(" Compare ", title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [top, head, body] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(4),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    let speaker = app.speaker();
+    let versions: Vec<String> = speaker.map_or_else(Vec::new, |s| {
+        s.submodels
+            .iter()
+            .filter_map(|(id, m)| m.map(|(_, w)| format!("{id} {w:.2}")))
+            .collect()
+    });
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::from(vec![
+                Span::styled(speaker.map_or("no speaker", |s| s.id.as_str()), title()),
+                Span::styled(" (← →)  test set ", dim()),
+                Span::raw(set(app).label()),
+                Span::styled(" (s)  Enter scores · p plays", dim()),
+            ]),
+            Line::from(vec![
+                Span::styled("held-out WER by version: ", dim()),
+                Span::raw(if versions.is_empty() {
+                    "no submodel yet".into()
+                } else {
+                    versions.join(" · ")
+                }),
+            ]),
+        ]),
+        top,
+    );
+    let Some(d) = app
+        .compare
+        .data
+        .as_ref()
+        .filter(|d| speaker.is_some_and(|s| s.id == d.speaker))
+    else {
+        let msg = if app.compare.running {
+            "scoring…"
+        } else {
+            "Enter scores the base and this speaker's newest submodel side by side."
+        };
+        f.render_widget(Paragraph::new(msg), head);
+        return;
+    };
+    let r = &d.report;
+    let line = |name: &str, c: &CorpusScore| {
+        Row::new(vec![
+            name.to_string(),
+            format!("{:.3}", c.wer),
+            format!("{:.3}", c.cer),
+            c.sub.to_string(),
+            c.del.to_string(),
+            c.ins.to_string(),
+            c.words.to_string(),
+        ])
+    };
+    let mut rows = vec![line("base", &r.base)];
+    match (&r.submodel, &d.submodel) {
+        (Some(s), Some(id)) => rows.push(line(id, s)),
+        _ => rows.push(Row::new(vec!["no submodel: train first".to_string()])),
+    }
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(18),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(6),
+            ],
+        )
+        .header(Row::new(["system", "WER", "CER", "sub", "del", "ins", "words"]).style(title())),
+        head,
+    );
+    let [list, detail] =
+        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+    let utt_rows = r.utterances.iter().map(|u| {
+        let change = match u.submodel_wer {
+            Some(s) if s < u.base_wer => Span::styled("better", good()),
+            Some(s) if s > u.base_wer => Span::styled("worse", bad()),
+            _ => Span::raw(""),
+        };
+        Row::new(vec![
+            Line::raw(u.id.clone()),
+            Line::raw(wer(Some(u.base_wer))),
+            Line::raw(wer(u.submodel_wer)),
+            Line::from(change),
+            Line::raw(u.reference.clone()),
+        ])
+    });
+    let mut state = TableState::default().with_selected(Some(app.compare.row));
+    f.render_stateful_widget(
+        Table::new(
+            utt_rows,
+            [
+                Constraint::Length(6),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(6),
+                Constraint::Min(10),
+            ],
+        )
+        .header(Row::new(["utt", "base", "sub", "", "reference"]).style(title()))
+        .row_highlight_style(selected()),
+        list,
+        &mut state,
+    );
+    if let Some(u) = r.utterances.get(app.compare.row) {
+        let w = detail.width as usize;
+        let mut lines = vec![Line::styled("base", title())];
+        lines.extend(aligned(&u.base_alignment, w));
+        if let Some(a) = &u.submodel_alignment {
+            lines.push(Line::styled("submodel", title()));
+            lines.extend(aligned(a, w));
+            lines.push(Line::from(vec![
+                Span::styled("fixed: ", good()),
+                Span::raw(u.fixed.join(" ")),
+                Span::styled("   broken: ", bad()),
+                Span::raw(u.broken.join(" ")),
+            ]));
+        }
+        f.render_widget(Paragraph::new(lines), detail);
+    }
+}
+
+/// Style of an error column by its sclite code.
+fn code_style(code: char) -> Style {
+    match code {
+        'S' => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        'D' => Style::new()
+            .fg(Color::Red)
+            .add_modifier(Modifier::BOLD | Modifier::CROSSED_OUT),
+        'I' => Style::new()
+            .fg(Color::Magenta)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        _ => Style::new(),
+    }
+}
+
+/// REF / HYP lines with each word styled by the EVAL code under it, wrapped at column
+/// boundaries to `width` (the EVAL line itself is folded into the styling).
+pub fn aligned(a: &[String; 3], width: usize) -> Vec<Line<'static>> {
+    let chars: Vec<Vec<char>> = a.iter().map(|l| l.chars().collect()).collect();
+    let len = chars[0].len().max(chars[1].len());
+    let at = |l: usize, i: usize| chars[l].get(i).copied().unwrap_or(' ');
+    // Column starts: positions after a space in both REF and HYP (or 0).
+    let starts: Vec<usize> = (0..len)
+        .filter(|&i| i == 0 || (at(0, i - 1) == ' ' && at(1, i - 1) == ' '))
+        .collect();
+    let mut out = Vec::new();
+    let mut chunk_start = 0;
+    let avail = width.saturating_sub(5).max(8);
+    let flush = |from: usize, to: usize, out: &mut Vec<Line<'static>>| {
+        for (l, label) in [(0, "REF: "), (1, "HYP: ")] {
+            let mut spans = vec![Span::styled(label, dim())];
+            for (k, &s) in starts
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s >= from && **s < to)
+            {
+                let end = starts.get(k + 1).copied().unwrap_or(len).min(to);
+                let text: String = (s..end).map(|i| at(l, i)).collect();
+                spans.push(Span::styled(text, code_style(at(2, s))));
+            }
+            out.push(Line::from(spans));
+        }
+    };
+    for (k, &s) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(len);
+        if end - chunk_start > avail && s > chunk_start {
+            flush(chunk_start, s, &mut out);
+            chunk_start = s;
+        }
+    }
+    flush(chunk_start, len, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_styled_by_their_code_and_long_lines_wrap_at_columns() {
+        let a = [
+            "the CAT sat".to_string(),
+            "the BAT sat".to_string(),
+            "    S".to_string(),
+        ];
+        let lines = aligned(&a, 80);
+        assert_eq!(lines.len(), 2);
+        let cat = &lines[0].spans[2];
+        assert_eq!(cat.content, "CAT ");
+        assert_eq!(cat.style, code_style('S'));
+        let long = "the cat sat on the mat and the dog sat".to_string();
+        let wrapped = aligned(&[long.clone(), long, String::new()], 20);
+        assert!(wrapped.len() >= 6 && wrapped.len() % 2 == 0, "{wrapped:?}");
+        assert!(wrapped.iter().all(|l| l.width() <= 20), "{wrapped:?}");
+    }
+}

@@ -1,0 +1,323 @@
+//! State-update tests: actions in, state and commands out — no terminal, no worker, no model.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{Action, App, Avail, Command, Modal, Screen, TestSet};
+use super::demo;
+use super::worker::{Msg, Snapshot, TakeInfo};
+use crate::submodel::Kind;
+use crate::train::TrainEvent;
+
+fn key(app: &mut App, code: KeyCode) -> Option<Command> {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn chars(app: &mut App, s: &str) -> Vec<Command> {
+    s.chars()
+        .filter_map(|c| key(app, KeyCode::Char(c)))
+        .collect()
+}
+
+fn msg(app: &mut App, m: Msg) -> Option<Command> {
+    app.update(Action::Msg(Box::new(m)))
+}
+
+fn idle(screen: Screen) -> App {
+    let mut app = demo::app(screen, false);
+    app.train.running = false;
+    app.train.progress = None;
+    app
+}
+
+#[test]
+fn digits_and_tab_switch_screens_and_wrap() {
+    let mut app = idle(Screen::Speakers);
+    key(&mut app, KeyCode::Char('4'));
+    assert_eq!(app.screen, Screen::Compare);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.screen, Screen::Speakers);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.screen, Screen::Library);
+}
+
+#[test]
+fn q_quits_at_once_when_idle_but_asks_while_training() {
+    let mut app = idle(Screen::Train);
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+
+    let mut app = demo::app(Screen::Train, false);
+    key(&mut app, KeyCode::Char('q'));
+    assert!(!app.quit);
+    assert!(matches!(app.modal, Some(Modal::Confirm { .. })));
+    key(&mut app, KeyCode::Char('n'));
+    assert!(!app.quit && app.modal.is_none());
+    key(&mut app, KeyCode::Char('q'));
+    key(&mut app, KeyCode::Char('y'));
+    assert!(app.quit);
+}
+
+#[test]
+fn first_start_offers_the_samples_with_one_key() {
+    let mut app = demo::app(Screen::Speakers, true);
+    assert!(app.speakers.is_empty());
+    assert_eq!(
+        key(&mut app, KeyCode::Char('a')),
+        Some(Command::ImportSamples)
+    );
+    assert!(app.importing && app.busy());
+    // A second press while importing does nothing.
+    assert_eq!(key(&mut app, KeyCode::Char('a')), None);
+    msg(
+        &mut app,
+        Msg::ImportDone(Ok("added 5 sample speaker(s)".into())),
+    );
+    assert!(!app.importing);
+    assert_eq!(app.status.text, "added 5 sample speaker(s)");
+}
+
+#[test]
+fn text_fields_take_digits_instead_of_switching_screens() {
+    let mut app = idle(Screen::Speakers);
+    assert_eq!(key(&mut app, KeyCode::Char('n')), None);
+    assert!(chars(&mut app, "bob-2x").is_empty());
+    key(&mut app, KeyCode::Backspace);
+    assert_eq!(app.screen, Screen::Speakers);
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::CreateSpeaker { id: "bob-2".into() })
+    );
+    assert!(app.modal.is_none());
+    // Esc cancels without a command.
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(key(&mut app, KeyCode::Esc), None);
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn deleting_a_speaker_asks_first() {
+    let mut app = idle(Screen::Speakers);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(key(&mut app, KeyCode::Char('d')), None);
+    assert_eq!(
+        key(&mut app, KeyCode::Char('x')),
+        None,
+        "other keys keep asking"
+    );
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        Some(Command::DeleteSpeaker {
+            id: "control".into()
+        })
+    );
+}
+
+#[test]
+fn training_starts_with_the_step_budget_and_folds_progress() {
+    let mut app = idle(Screen::Train);
+    key(&mut app, KeyCode::Char('+'));
+    assert_eq!(app.train.steps, 50);
+    key(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::Train {
+            speakers: vec!["accent-de".into()],
+            steps: 50,
+            kind: Kind::Lora
+        })
+    );
+    assert!(app.train.running);
+    assert_eq!(key(&mut app, KeyCode::Enter), None);
+    assert!(app.status.error, "a second job is refused");
+    msg(
+        &mut app,
+        Msg::Train(TrainEvent::Started {
+            speakers: vec!["accent-de".into()],
+            max_steps: 50,
+            params_per_speaker: 10,
+        }),
+    );
+    msg(
+        &mut app,
+        Msg::Train(TrainEvent::Step {
+            step: 3,
+            loss: 1.5,
+            losses: vec![Some(1.5)],
+            elapsed: 6.0,
+            eta: 94.0,
+        }),
+    );
+    let p = app.train.progress.as_ref().unwrap();
+    assert_eq!((p.step, p.max_steps, p.losses.len()), (3, 50, 1));
+    // The job keeps running on other screens; finishing posts a notice anywhere.
+    key(&mut app, KeyCode::Char('5'));
+    msg(&mut app, Msg::TrainDone(Ok(demo::summary())));
+    assert!(!app.train.running);
+    assert!(app.notice.as_deref().unwrap().contains("accent-de-v3"));
+    key(&mut app, KeyCode::Down);
+    assert!(app.notice.is_none(), "a key dismisses the notice");
+}
+
+#[test]
+fn marked_speakers_train_together_and_c_cancels() {
+    let mut app = idle(Screen::Train);
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char(' '));
+    let Some(Command::Train { speakers, .. }) = key(&mut app, KeyCode::Char('t')) else {
+        panic!("no train command")
+    };
+    assert_eq!(speakers, ["accent-de", "tremor"]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char('c')),
+        Some(Command::CancelTrain)
+    );
+}
+
+#[test]
+fn compare_scores_the_selected_speaker_on_the_chosen_set() {
+    let mut app = idle(Screen::Compare);
+    app.compare.data = None;
+    key(&mut app, KeyCode::Right);
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::Compare {
+            speaker: "control".into(),
+            set: TestSet::All
+        })
+    );
+    assert!(app.compare.running);
+    msg(&mut app, Msg::Compare(Ok(demo::compare())));
+    assert!(!app.compare.running);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(
+        key(&mut app, KeyCode::Char('p')),
+        Some(Command::PlayFile {
+            path: "00010.wav".into()
+        })
+    );
+}
+
+#[test]
+fn recording_without_a_sound_card_says_why_and_import_still_works() {
+    let mut app = idle(Screen::Enroll);
+    app.enroll.take = None;
+    assert_eq!(key(&mut app, KeyCode::Char('r')), None);
+    assert!(app.status.error && app.status.text.contains("recording is off"));
+    key(&mut app, KeyCode::Char('i'));
+    chars(&mut app, "/data/set");
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::Import {
+            speaker: "accent-de".into(),
+            path: "/data/set".into()
+        })
+    );
+}
+
+#[test]
+fn a_take_is_recorded_kept_or_corrected() {
+    let mut app = idle(Screen::Enroll);
+    app.enroll.take = None;
+    app.audio = Avail::Ready("vsink.monitor".into());
+    assert_eq!(key(&mut app, KeyCode::Char('r')), Some(Command::Record));
+    assert!(app.enroll.recording);
+    assert_eq!(
+        key(&mut app, KeyCode::Char(' ')),
+        Some(Command::StopRecording)
+    );
+    let take = TakeInfo {
+        seconds: 1.0,
+        peak_dbfs: -6.0,
+        envelope: vec![0.5; 10],
+        too_quiet: false,
+        clipped: false,
+        no_speech: false,
+    };
+    msg(&mut app, Msg::Take(Ok(take)));
+    assert!(!app.enroll.recording);
+    assert_eq!(key(&mut app, KeyCode::Char('p')), Some(Command::PlayTake));
+    let prompt = "Good morning, how are you?".to_string();
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::StoreTake {
+            speaker: "accent-de".into(),
+            text: prompt.clone(),
+            prompt: prompt.clone()
+        })
+    );
+    // "e": edit what was actually said, prefilled with the prompt.
+    key(&mut app, KeyCode::Char('e'));
+    for _ in 0.."how are you?".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "hello");
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::StoreTake {
+            speaker: "accent-de".into(),
+            text: "Good morning, hello".into(),
+            prompt
+        })
+    );
+}
+
+#[test]
+fn snapshots_keep_the_selection_on_the_same_speaker_and_errors_reach_the_status_line() {
+    let mut app = idle(Screen::Speakers);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.speaker().unwrap().id, "tremor");
+    let mut snap = demo::snapshot();
+    snap.speakers.remove(0);
+    msg(&mut app, Msg::Snapshot(snap));
+    assert_eq!(app.speaker().unwrap().id, "tremor");
+    msg(&mut app, Msg::Snapshot(Snapshot::default()));
+    assert_eq!(app.sel, 0);
+    msg(
+        &mut app,
+        Msg::Done(Err("library/x.safetensors: checksum mismatch".into())),
+    );
+    assert!(app.status.error);
+    msg(&mut app, Msg::Compare(Err("no held-out utterances".into())));
+    assert!(app.status.text.contains("no held-out"));
+}
+
+#[test]
+fn library_keys_ask_for_lineage_export_and_delete() {
+    let mut app = idle(Screen::Library);
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::Lineage {
+            id: "accent-de-v2".into()
+        })
+    );
+    key(&mut app, KeyCode::Char('x'));
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::Export {
+            id: "accent-de-v2".into(),
+            dest: "accent-de-v2.safetensors".into()
+        })
+    );
+    key(&mut app, KeyCode::Char('d'));
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        Some(Command::RemoveSubmodel {
+            id: "accent-de-v2".into()
+        })
+    );
+}
+
+#[test]
+fn help_opens_with_question_mark_and_any_key_closes_it() {
+    let mut app = idle(Screen::Train);
+    key(&mut app, KeyCode::Char('?'));
+    assert!(app.help);
+    assert_eq!(key(&mut app, KeyCode::Char('3')), None);
+    assert!(!app.help);
+    assert_eq!(app.screen, Screen::Train);
+}
