@@ -1,5 +1,6 @@
-//! Importer round trip: a tiny synthetic CTranslate2 `model.bin` (fused q/k/v, f16 and f32
-//! tensors, an alias) is imported, written in attune's int8 base format, loaded back, and run.
+//! Importer round trips: a tiny synthetic CTranslate2 `model.bin` (fused q/k/v, f16 and f32
+//! tensors, an alias) and a Hugging Face directory are imported, written in the int8 base format,
+//! loaded back, and run.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -286,4 +287,76 @@ fn a_truncated_model_bin_is_refused_with_the_file_named() {
         err.contains("model.bin") && err.contains("truncated"),
         "{err}"
     );
+}
+
+#[test]
+fn a_hugging_face_directory_imports_with_tied_and_prefixed_names() {
+    let cfg = WhisperConfig::tiny_test();
+    let raw = random_raw(&cfg, 4);
+    let dir = tempfile::tempdir().unwrap();
+    // HF checkpoints store f16/f32 tensors under `model.…` plus a tied `proj_out.weight`.
+    let mut owned: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = raw
+        .iter()
+        .map(|(k, t)| {
+            let bytes = t
+                .data
+                .iter()
+                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                .collect();
+            (k.clone(), safetensors::Dtype::F16, t.shape.clone(), bytes)
+        })
+        .collect();
+    let emb = &raw["model.decoder.embed_tokens.weight"];
+    owned.push((
+        "proj_out.weight".into(),
+        safetensors::Dtype::F32,
+        emb.shape.clone(),
+        emb.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    ));
+    let views: Vec<(String, safetensors::tensor::TensorView)> = owned
+        .iter()
+        .map(|(k, dt, s, b)| {
+            (
+                k.clone(),
+                safetensors::tensor::TensorView::new(*dt, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("model.safetensors"),
+        safetensors::serialize(views, None).unwrap(),
+    )
+    .unwrap();
+    let config = serde_json::json!({
+        "num_mel_bins": cfg.n_mels, "max_source_positions": cfg.n_audio_ctx, "d_model": cfg.n_audio_state,
+        "encoder_attention_heads": cfg.n_audio_head, "encoder_layers": cfg.n_audio_layer, "vocab_size": cfg.n_vocab,
+        "max_target_positions": cfg.n_text_ctx, "decoder_attention_heads": cfg.n_text_head, "decoder_layers": cfg.n_text_layer,
+        "suppress_tokens": [3, 4], "begin_suppress_tokens": [220, 50256],
+    });
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    let tok = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en/tokenizer.json");
+    std::fs::copy(tok, dir.path().join("tokenizer.json")).unwrap();
+
+    let imported = import_dir(dir.path(), "hf").unwrap();
+    assert_eq!(imported.config.suppress, vec![3, 4]);
+    assert_eq!(imported.config.n_audio_layer, 2);
+    assert_eq!(
+        imported.tensors.len(),
+        raw.len(),
+        "proj_out is tied, not stored twice"
+    );
+    for (name, want) in &raw {
+        let got = &imported.tensors[name];
+        assert_eq!(got.shape, want.shape, "{name}");
+        assert!(
+            got.data
+                .iter()
+                .zip(&want.data)
+                .all(|(a, b)| (a - b).abs() <= 1e-3 * b.abs().max(1.0)),
+            "{name}"
+        );
+    }
+    let out = tempfile::tempdir().unwrap();
+    write_base(&imported, out.path()).unwrap();
+    assert!(Whisper::load(out.path(), &Device::Cpu).is_ok());
 }
