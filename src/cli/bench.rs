@@ -29,6 +29,12 @@ pub enum Command {
     /// Training speed: seconds per step, fused multi-speaker job vs sequential jobs, time to
     /// personalize a sample speaker, peak memory
     Train(super::bench_train::Args),
+    /// TUI responsiveness: key-to-frame latency (p50/p95/max) while a training job runs
+    Tui {
+        /// Keys pressed and timed once training steps run
+        #[arg(long, default_value_t = 200)]
+        keys: usize,
+    },
 }
 
 /// Wall-clock statistics of repeated runs, in seconds.
@@ -72,6 +78,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Decode { set, runs, json } => (set, runs, json),
         Command::Serve(args) => return super::bench_serve::run(ctx, args),
         Command::Train(args) => return super::bench_train::run(ctx, args),
+        Command::Tui { keys } => return bench_tui(ctx, keys),
     };
     let set = set.unwrap_or_else(shipped_clips);
     let (utts, _) = load_set(&set)?;
@@ -123,5 +130,19 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
             serde_json::json!({ "bench": "decode", "threads": threads, "runs": runs, "clips": rows })
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `attune bench tui`: the figures of [`crate::tui::bench::run_bench`].
+fn bench_tui(ctx: &Context, keys: usize) -> anyhow::Result<ExitCode> {
+    let l = crate::tui::bench::run_bench(&ctx.base_dir(), keys)?;
+    println!(
+        "key-to-frame latency while training ({} keys, training at step {}): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        l.samples_ms.len(),
+        l.steps_seen,
+        l.quantile(0.5),
+        l.quantile(0.95),
+        l.quantile(1.0)
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -35,9 +35,10 @@ pub struct Args {
     /// Bottleneck (residual) or rank (LoRA)
     #[arg(long, default_value_t = 32)]
     rank: usize,
-    /// Size of the random adapter weights [default: 0.01 residual, 0.005 LoRA]
-    #[arg(long)]
-    scale: Option<f32>,
+    /// Size of the random output half of the adapters (residual up, LoRA B); 0 keeps every
+    /// output equal to the base's, so all modes decode the same tokens (e.g. 0.01 perturbs them)
+    #[arg(long, default_value_t = 0.0)]
+    scale: f32,
     /// Timed runs of each mode (median reported), in rotating order
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -104,11 +105,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         root: std::env::temp_dir().join(format!("attune-bench-serve-{}", std::process::id())),
     });
     let spec = Spec::new(args.kind, args.rank);
-    // Adapter values do not change the compute, only how many tokens get decoded: the default
-    // perturbation is small so that every mode decodes about as many tokens as the base.
-    let scale = args
-        .scale
-        .unwrap_or(if args.kind == Kind::Lora { 0.005 } else { 0.01 });
+    // Adapter values do not change the compute, only which tokens get decoded (and so how many
+    // decoder steps run): at scale 0 every mode decodes exactly the base's tokens, so the ratios
+    // measure serving alone.
+    let scale = args.scale;
     let cfg = &rec.model.config;
     let mut ids = Vec::new();
     for k in 0..args.speakers {
