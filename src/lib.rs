@@ -13,5 +13,6 @@ pub mod recognizer;
 pub mod serve;
 pub mod store;
 pub mod submodel;
+pub mod tensor_io;
 pub mod train;
 pub mod tui;

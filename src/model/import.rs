@@ -170,10 +170,7 @@ pub fn parse_ct2(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
         let nbytes = r.u32()? as usize;
         let raw = r.take(nbytes)?;
         let data: Vec<f32> = match dtype {
-            0 => raw
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
+            0 => crate::tensor_io::f32s(raw),
             1 => raw.iter().map(|&b| b as i8 as f32).collect(),
             2 => raw
                 .chunks_exact(2)
@@ -403,10 +400,7 @@ fn read_hf(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
     for (name, view) in st.tensors() {
         let raw = view.data();
         let data: Vec<f32> = match view.dtype() {
-            Dtype::F32 => raw
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
+            Dtype::F32 => crate::tensor_io::f32s(raw),
             Dtype::F16 => raw
                 .chunks_exact(2)
                 .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())

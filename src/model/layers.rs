@@ -292,6 +292,14 @@ impl Mlp {
     }
 }
 
+/// `[T, T]` causal mask: 0 on and below the diagonal, -inf above.
+pub fn causal_mask(t: usize, device: &candle_core::Device) -> Result<Tensor> {
+    let mask: Vec<f32> = (0..t)
+        .flat_map(|i| (0..t).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(mask, (t, t), device)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,12 +324,4 @@ mod tests {
         // ∂L/∂x = coef · W: [1,2]·W = [-1, 3, 7]; [3,-1]·W = [4, 5.5, 7]
         assert_eq!(gx, vec![vec![vec![-1.0, 3.0, 7.0], vec![4.0, 5.5, 7.0]]]);
     }
-}
-
-/// `[T, T]` causal mask: 0 on and below the diagonal, -inf above.
-pub fn causal_mask(t: usize, device: &candle_core::Device) -> Result<Tensor> {
-    let mask: Vec<f32> = (0..t)
-        .flat_map(|i| (0..t).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
-        .collect();
-    Tensor::from_vec(mask, (t, t), device)
 }

@@ -80,12 +80,6 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn bytes_f32(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
 /// Serializes a base: quantized matrices, f32 vectors, config JSON in the metadata.
 pub fn encode_base(
     cfg: &WhisperConfig,
@@ -153,12 +147,12 @@ pub fn decode_base(
             continue;
         }
         let data = match view.dtype() {
-            Dtype::F32 => bytes_f32(view.data()),
+            Dtype::F32 => crate::tensor_io::f32s(view.data()),
             Dtype::I8 => {
                 let scales = st
                     .tensor(&format!("{name}{SCALE_SUFFIX}"))
                     .map_err(|e| bad(format!("{name}: scale missing ({e})")))?;
-                dequantize_rows(view.data(), &bytes_f32(scales.data()))
+                dequantize_rows(view.data(), &crate::tensor_io::f32s(scales.data()))
             }
             other => return Err(bad(format!("{name}: unsupported dtype {other:?}"))),
         };

@@ -134,6 +134,14 @@ impl Drop for TempGuard {
     }
 }
 
+/// [`write_atomic`] after creating the parent directory (mode 0700) if it is missing.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir_all(dir)?;
+    }
+    write_atomic(path, bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

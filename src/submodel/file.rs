@@ -1,15 +1,15 @@
 //! The submodel file: one safetensors file whose header metadata holds the JSON record (kind,
 //! rank, targets, base hash, speaker, data hash, hyper-parameters, metrics, lineage, checksum).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::{AdapterTable, Spec, SubmodelError};
 use crate::model::weights::sha256_hex;
+use crate::tensor_io;
 
 /// Version of the submodel file layout.
 pub const FORMAT_VERSION: u32 = 1;
@@ -56,39 +56,25 @@ pub struct Submodel {
     pub table: AdapterTable,
 }
 
-fn tensor_bytes(t: &Tensor) -> candle_core::Result<Vec<u8>> {
-    let v = t.flatten_all()?.to_vec1::<f32>()?;
-    Ok(v.iter().flat_map(|x| x.to_le_bytes()).collect())
-}
-
-fn checksum(parts: &[(String, Vec<usize>, Vec<u8>)]) -> String {
+/// SHA-256 over every tensor's name and f32 bytes, in name order.
+fn checksum(tensors: &BTreeMap<String, Tensor>) -> candle_core::Result<String> {
     let mut all = Vec::new();
-    for (name, _, bytes) in parts {
+    for (name, t) in tensors {
         all.extend(name.as_bytes());
-        all.extend(bytes);
+        all.extend(tensor_io::tensor_bytes(t)?);
     }
-    sha256_hex(&all)
+    Ok(sha256_hex(&all))
 }
 
 impl Submodel {
     /// Serializes to bytes; fills in the checksum.
     pub fn to_bytes(&mut self) -> Result<Vec<u8>, SubmodelError> {
-        let parts = self
-            .table
-            .tensors
-            .iter()
-            .map(|(k, t)| Ok((k.clone(), t.dims().to_vec(), tensor_bytes(t)?)))
-            .collect::<Result<Vec<_>, candle_core::Error>>()?;
-        self.meta.checksum = checksum(&parts);
-        let views = parts.iter().map(|(n, shape, b)| {
-            let v = TensorView::new(Dtype::F32, shape.clone(), b).expect("shape matches data");
-            (n.clone(), v)
-        });
+        self.meta.checksum = checksum(&self.table.tensors)?;
         let json = serde_json::to_string(&self.meta).expect("metadata serializes");
-        let meta = HashMap::from([(META_KEY.to_string(), json)]);
-        safetensors::serialize(views, Some(meta)).map_err(|e| SubmodelError::BadFile {
+        let tensors = self.table.tensors.iter().map(|(k, t)| (k.clone(), t));
+        tensor_io::serialize(tensors, META_KEY, json).map_err(|what| SubmodelError::BadFile {
             file: self.meta.id.clone().into(),
-            what: e.to_string(),
+            what,
         })
     }
 
@@ -130,33 +116,9 @@ impl Submodel {
                 expected: expected.to_string(),
             });
         }
-        let st =
-            SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
-        let mut names = st.names();
-        names.sort();
-        let mut parts = Vec::new();
-        let mut tensors = BTreeMap::new();
-        for name in names {
-            let view = st.tensor(name).map_err(|e| bad(e.to_string()))?;
-            if view.dtype() != Dtype::F32 {
-                return Err(bad(format!(
-                    "{name}: expected f32, found {:?}",
-                    view.dtype()
-                )));
-            }
-            let data: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            tensors.insert(name.to_string(), Tensor::from_vec(data, view.shape(), dev)?);
-            parts.push((
-                name.to_string(),
-                view.shape().to_vec(),
-                view.data().to_vec(),
-            ));
-        }
-        if checksum(&parts) != meta.checksum {
+        let tensors =
+            tensor_io::read_all(bytes, dev).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
+        if checksum(&tensors)? != meta.checksum {
             return Err(bad(
                 "checksum mismatch: the file was altered or damaged".into()
             ));
@@ -192,15 +154,11 @@ fn meta_of(bytes: &[u8], file: &Path) -> Result<SubmodelMeta, SubmodelError> {
         file: file.to_path_buf(),
         what,
     };
-    let (_, header) =
-        SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a submodel file ({e})")))?;
-    let json = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(META_KEY))
+    let json = tensor_io::header(bytes, META_KEY)
+        .map_err(|e| bad(format!("not a submodel file ({e})")))?
         .ok_or_else(|| bad("not a submodel file (no attune metadata)".into()))?;
     let meta: SubmodelMeta =
-        serde_json::from_str(json).map_err(|e| bad(format!("metadata: {e}")))?;
+        serde_json::from_str(&json).map_err(|e| bad(format!("metadata: {e}")))?;
     if meta.format_version > FORMAT_VERSION {
         return Err(bad(format!(
             "format version {} is newer than this attune ({FORMAT_VERSION})",

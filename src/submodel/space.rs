@@ -2,16 +2,19 @@
 //! `e ∈ R^m` to a full residual adapter (`adapter = e·G + b`, per tensor), so a new speaker is
 //! enrolled by fitting only `m` numbers. Stored as one safetensors file under `<home>/spaces/`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{Device, Result, Tensor};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::adapters::{Rng, tensor_shapes};
 use super::{AdapterTable, Kind, Spec, SubmodelError};
 use crate::model::WhisperConfig;
+use crate::store::atomic::write_private_file;
+use crate::tensor_io;
+
+const HEADER_KEY: &str = "attune_space";
 
 /// Name of the embedding tensor inside a kind-`embedding` submodel.
 pub const EMBEDDING: &str = "embedding";
@@ -117,47 +120,16 @@ impl Space {
     }
 
     pub fn save(&self, path: &Path) -> std::result::Result<(), SubmodelError> {
-        let mut parts: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        let mut push = |name: String, t: &Tensor| -> Result<()> {
-            let v = t.flatten_all()?.to_vec1::<f32>()?;
-            parts.push((
-                name,
-                t.dims().to_vec(),
-                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            ));
-            Ok(())
-        };
-        for (k, t) in &self.g {
-            push(format!("G.{k}"), t)?;
-        }
-        for (k, t) in &self.b {
-            push(format!("b.{k}"), t)?;
-        }
-        push("E".into(), &self.e)?;
         let bad = |what: String| SubmodelError::BadFile {
             file: path.to_path_buf(),
             what,
         };
-        let views = parts
-            .iter()
-            .map(|(n, s, d)| TensorView::new(Dtype::F32, s.clone(), d).map(|v| (n.clone(), v)))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| bad(e.to_string()))?;
+        let tensors = (self.g.iter().map(|(k, t)| (format!("G.{k}"), t)))
+            .chain(self.b.iter().map(|(k, t)| (format!("b.{k}"), t)))
+            .chain(std::iter::once(("E".to_string(), &self.e)));
         let meta = serde_json::to_string(&self.meta).map_err(|e| bad(e.to_string()))?;
-        let bytes = safetensors::serialize(
-            views,
-            Some(HashMap::from([("attune_space".to_string(), meta)])),
-        )
-        .map_err(|e| bad(e.to_string()))?;
-        if let Some(dir) = path.parent() {
-            crate::store::atomic::create_private_dir_all(dir).map_err(|source| {
-                SubmodelError::Io {
-                    file: dir.to_path_buf(),
-                    source,
-                }
-            })?;
-        }
-        crate::store::atomic::write_atomic(path, &bytes).map_err(|source| SubmodelError::Io {
+        let bytes = tensor_io::serialize(tensors, HEADER_KEY, meta).map_err(bad)?;
+        write_private_file(path, &bytes).map_err(|source| SubmodelError::Io {
             file: path.to_path_buf(),
             source,
         })
@@ -177,14 +149,10 @@ impl Space {
             file: path.to_path_buf(),
             source,
         })?;
-        let (_, header) = SafeTensors::read_metadata(&bytes)
-            .map_err(|e| bad(format!("not a space file ({e})")))?;
-        let json = header
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("attune_space"))
+        let json = tensor_io::header(&bytes, HEADER_KEY)
+            .map_err(|e| bad(format!("not a space file ({e})")))?
             .ok_or_else(|| bad("not a space file".into()))?;
-        let meta: SpaceMeta = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        let meta: SpaceMeta = serde_json::from_str(&json).map_err(|e| bad(e.to_string()))?;
         if meta.base_hash != base_hash {
             return Err(SubmodelError::WrongBase {
                 file: path.to_path_buf(),
@@ -192,15 +160,8 @@ impl Space {
                 expected: base_hash.into(),
             });
         }
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let (mut g, mut b, mut e) = (BTreeMap::new(), BTreeMap::new(), None);
-        for (name, view) in st.tensors() {
-            let data: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            let t = Tensor::from_vec(data, view.shape(), dev)?;
+        for (name, t) in tensor_io::read_all(&bytes, dev).map_err(bad)? {
             if let Some(k) = name.strip_prefix("G.") {
                 g.insert(k.to_string(), t);
             } else if let Some(k) = name.strip_prefix("b.") {

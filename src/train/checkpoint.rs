@@ -1,18 +1,21 @@
 //! Job checkpoints: adapter table, AdamW moments, best rows and per-speaker progress in one
 //! safetensors file (written atomically), so a killed job resumes where it stopped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor, Var};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::data::Sampler;
 use super::job::SpeakerData;
 use super::optim::RowAdamW;
 use super::{TrainConfig, TrainError};
+use crate::store::atomic::write_private_file;
 use crate::submodel::AdapterTable;
+use crate::tensor_io;
+
+const HEADER_KEY: &str = "job";
 
 /// Per-speaker progress of a job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,55 +122,19 @@ impl Checkpoint {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
-        let data: Vec<(String, Vec<usize>, Vec<u8>)> = self
-            .tensors
-            .iter()
-            .map(|(k, t)| {
-                let v = t.flatten_all()?.to_vec1::<f32>()?;
-                Ok((
-                    k.clone(),
-                    t.dims().to_vec(),
-                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                ))
-            })
-            .collect::<Result<_, candle_core::Error>>()?;
-        let views = data
-            .iter()
-            .map(|(k, shape, b)| {
-                TensorView::new(Dtype::F32, shape.clone(), b).map(|v| (k.clone(), v))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(path, e.to_string()))?;
         let header = serde_json::to_string(&self.header).map_err(|e| bad(path, e.to_string()))?;
-        let bytes =
-            safetensors::serialize(views, Some(HashMap::from([("job".to_string(), header)])))
-                .map_err(|e| bad(path, e.to_string()))?;
-        if let Some(dir) = path.parent() {
-            crate::store::atomic::create_private_dir_all(dir)
-                .map_err(|e| bad(path, e.to_string()))?;
-        }
-        crate::store::atomic::write_atomic(path, &bytes).map_err(|e| bad(path, e.to_string()))
+        let tensors = self.tensors.iter().map(|(k, t)| (k.clone(), t));
+        let bytes = tensor_io::serialize(tensors, HEADER_KEY, header).map_err(|e| bad(path, e))?;
+        write_private_file(path, &bytes).map_err(|e| bad(path, e.to_string()))
     }
 
     pub fn load(path: &Path, dev: &Device) -> Result<Self, TrainError> {
         let bytes = std::fs::read(path).map_err(|e| bad(path, e.to_string()))?;
-        let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(path, e.to_string()))?;
-        let json = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("job"))
+        let json = tensor_io::header(&bytes, HEADER_KEY)
+            .map_err(|e| bad(path, e))?
             .ok_or_else(|| bad(path, "no job header"))?;
-        let header: Header = serde_json::from_str(json).map_err(|e| bad(path, e.to_string()))?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(path, e.to_string()))?;
-        let mut tensors = BTreeMap::new();
-        for (name, view) in st.tensors() {
-            let data: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            tensors.insert(name, Tensor::from_vec(data, view.shape(), dev)?);
-        }
+        let header: Header = serde_json::from_str(&json).map_err(|e| bad(path, e.to_string()))?;
+        let tensors = tensor_io::read_all(&bytes, dev).map_err(|e| bad(path, e))?;
         Ok(Self {
             step: header.step,
             header,

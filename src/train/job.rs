@@ -145,15 +145,17 @@ pub fn run(
     let start = Instant::now();
     let prompt_len = wcfg.prompt().len();
     let mut cancelled = false;
-    while step < cfg.max_steps && states.iter().any(|s| !s.done) {
+    loop {
         if cancel.load(Ordering::Relaxed) {
             cancelled = true;
             break;
         }
-        if step.is_multiple_of(cfg.eval_every) {
+        let finished = step >= cfg.max_steps || states.iter().all(|s| s.done);
+        if finished || step.is_multiple_of(cfg.eval_every) {
+            let table = params.table()?;
             evaluate(
                 rec,
-                &params.table()?,
+                &table,
                 speakers,
                 &mut states,
                 &mut best,
@@ -162,9 +164,9 @@ pub fn run(
                 progress,
             )?;
             save(step, &opt, &opt_shared, &states, &best)?;
-            if states.iter().all(|s| s.done) {
-                break;
-            }
+        }
+        if finished || states.iter().all(|s| s.done) {
+            break;
         }
         let present: Vec<bool> = states.iter().map(|s| !s.done).collect();
         let mut groups = Vec::new();
@@ -227,19 +229,6 @@ pub fn run(
             elapsed,
             eta,
         });
-    }
-    if !cancelled {
-        evaluate(
-            rec,
-            &params.table()?,
-            speakers,
-            &mut states,
-            &mut best,
-            step,
-            cfg,
-            progress,
-        )?;
-        save(step, &opt, &opt_shared, &states, &best)?;
     }
     let table = params.table()?;
     let last = AdapterTable {

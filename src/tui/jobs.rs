@@ -347,7 +347,7 @@ pub fn train(s: &Shared, ids: &[String], steps: u64, kind: Kind, cancel: &Atomic
 
 /// Scores the base and the speaker's newest submodel on one of its test sets.
 pub fn compare(s: &Shared, speaker: &str, set: TestSet) {
-    let run = || -> Result<CompareData, String> {
+    let run = || -> Result<Box<CompareData>, String> {
         let home = &s.paths.home;
         let sp = SpeakerStore::new(home)
             .open(speaker)
@@ -375,13 +375,13 @@ pub fn compare(s: &Shared, speaker: &str, set: TestSet) {
         let report =
             crate::cli::eval::evaluate(&rec, sub.as_ref(), &loaded, Normalizer::english(), 8)
                 .map_err(|e| format!("{e:#}"))?;
-        Ok(CompareData {
+        Ok(Box::new(CompareData {
             speaker: speaker.to_string(),
             set,
             submodel: latest,
             report,
             paths: loaded.into_iter().map(|(u, _)| u.audio).collect(),
-        })
+        }))
     };
     s.send(Msg::Compare(run()));
 }

@@ -104,7 +104,7 @@ pub fn reduce(app: &mut App, msg: Msg) -> Option<Command> {
                         d.report.utterances.len(),
                         d.speaker
                     ));
-                    app.compare.data = Some(d);
+                    app.compare.data = Some(*d);
                 }
                 Err(e) => app.error(format!("compare: {e}")),
             }

@@ -190,7 +190,7 @@ fn compare_scores_the_selected_speaker_on_the_chosen_set() {
         })
     );
     assert!(app.compare.running);
-    msg(&mut app, Msg::Compare(Ok(demo::compare())));
+    msg(&mut app, Msg::Compare(Ok(Box::new(demo::compare()))));
     assert!(!app.compare.running);
     key(&mut app, KeyCode::Down);
     assert_eq!(

@@ -111,7 +111,7 @@ pub enum Msg {
     Stored(Result<String, String>),
     Train(TrainEvent),
     TrainDone(Result<TrainSummary, String>),
-    Compare(Result<CompareData, String>),
+    Compare(Result<Box<CompareData>, String>),
     Lineage(Result<Vec<Entry>, String>),
     /// A short operation finished: what it did, or why it failed.
     Done(Result<String, String>),
@@ -208,7 +208,7 @@ impl Worker {
     /// Starts the work a command asks for.
     pub fn run(&self, cmd: Command) {
         match cmd {
-            Command::Refresh => self.spawn("refresh", |s| jobs::refresh(s)),
+            Command::Refresh => self.spawn("refresh", jobs::refresh),
             Command::CreateSpeaker { id } => self.spawn("store", move |s| {
                 jobs::then_refresh(s, jobs::create_speaker(s, &id))
             }),

@@ -260,7 +260,10 @@ mod tests {
         assert_eq!(cat.style, code_style('S'));
         let long = "the cat sat on the mat and the dog sat".to_string();
         let wrapped = aligned(&[long.clone(), long, String::new()], 20);
-        assert!(wrapped.len() >= 6 && wrapped.len() % 2 == 0, "{wrapped:?}");
+        assert!(
+            wrapped.len() >= 6 && wrapped.len().is_multiple_of(2),
+            "{wrapped:?}"
+        );
         assert!(wrapped.iter().all(|l| l.width() <= 20), "{wrapped:?}");
     }
 }
