@@ -4,11 +4,14 @@
 //!
 //! Typical use:
 //!
-//! ```ignore
-//! use attune::eval::{Normalizer, score, corpus};
+//! ```
+//! use attune::eval::{Normalizer, corpus, score};
 //! let norm = Normalizer::english();
+//! let pairs = [("Turn on the light.", "turn on the lights"), ("Good morning", "good morning")];
 //! let scores: Vec<_> = pairs.iter().map(|(r, h)| score(r, h, &norm)).collect();
-//! let total = corpus(&scores); // total.wer = total errors / total reference words
+//! let total = corpus(&scores); // total errors / total reference words
+//! assert_eq!((total.sub, total.words), (1, 6));
+//! assert!((total.wer - 1.0 / 6.0).abs() < 1e-12);
 //! ```
 //!
 //! The normalisation rules are documented in [`normalize`], the alignment tie-breaking
