@@ -11,7 +11,14 @@ use attune::cli::{self, Context};
 /// Personalize a Whisper speech recognizer to one speaker at a time with tiny submodels.
 /// Everything stays on this machine: no network access, recordings kept private.
 #[derive(Parser)]
-#[command(name = "attune", version, about, long_about = None)]
+#[command(
+    name = "attune",
+    version,
+    about,
+    long_about = None,
+    after_help = "Without a command, attune opens the workbench (a terminal UI: speakers, enroll, \
+                  train, compare, library). Everything stays on this machine: no network access."
+)]
 struct Args {
     /// Where speakers, submodels and logs live [default: the platform data dir, e.g. ~/.local/share/attune]
     #[arg(long, env = "ATTUNE_HOME", global = true, value_name = "DIR")]
