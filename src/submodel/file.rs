@@ -21,6 +21,9 @@ pub struct Metrics {
     pub base_wer: f64,
     pub wer: f64,
     pub heldout_utterances: usize,
+    /// Training utterances the submodel saw (0 in files written before this was recorded).
+    #[serde(default)]
+    pub train_utterances: usize,
 }
 
 /// Everything a submodel file says about itself.

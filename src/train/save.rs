@@ -89,6 +89,11 @@ pub fn save_results(
                     base_wer,
                     wer,
                     heldout_utterances: heldout,
+                    train_utterances: stored
+                        .sets
+                        .iter()
+                        .find(|s| s.id == r.id)
+                        .map_or(0, |s| s.train.len()),
                 }),
                 created: now_secs(),
                 parent: None,

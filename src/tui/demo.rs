@@ -36,6 +36,7 @@ fn entry(speaker: &str, version: u32, base_wer: f64, wer: f64) -> Entry {
                 base_wer,
                 wer,
                 heldout_utterances: 13,
+                train_utterances: 20 * version as usize,
             }),
             created: CREATED + u64::from(version) * 86_400,
             parent: (version > 1).then(|| format!("{speaker}-v{}", version - 1)),
@@ -57,10 +58,7 @@ fn speaker(id: &str, train: usize, heldout: usize, subs: &[&Entry]) -> SpeakerRo
         heldout,
         submodels: subs
             .iter()
-            .map(|e| {
-                let m = e.meta.metrics.as_ref().map(|m| (m.base_wer, m.wer));
-                (e.id.clone(), m)
-            })
+            .map(|e| (e.id.clone(), e.meta.metrics.clone()))
             .collect(),
         pending: vec![
             "Good morning, how are you?".into(),

@@ -73,10 +73,7 @@ pub fn snapshot(s: &Shared) -> Snapshot {
             submodels: library
                 .iter()
                 .filter(|e| e.meta.speaker == sp.id)
-                .map(|e| {
-                    let m = e.meta.metrics.as_ref().map(|m| (m.base_wer, m.wer));
-                    (e.id.clone(), m)
-                })
+                .map(|e| (e.id.clone(), e.meta.metrics.clone()))
                 .collect(),
             pending: script
                 .iter()

@@ -29,8 +29,8 @@ pub struct SpeakerRow {
     pub consent: Option<String>,
     pub train: usize,
     pub heldout: usize,
-    /// Library submodels of this speaker: (id, held-out WER base → submodel).
-    pub submodels: Vec<(String, Option<(f64, f64)>)>,
+    /// Library submodels of this speaker with their held-out metrics.
+    pub submodels: Vec<(String, Option<crate::submodel::file::Metrics>)>,
     /// Prompts of the speaker's script not yet recorded, in order.
     pub pending: Vec<String>,
     pub script_len: usize,

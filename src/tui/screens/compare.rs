@@ -55,6 +55,38 @@ fn set(app: &App) -> TestSet {
     app.compare.set.unwrap_or(TestSet::Heldout)
 }
 
+/// Held-out WER against the number of enrollment utterances, when the speaker's submodels were
+/// trained on at least two different amounts (the newest submodel per amount); otherwise the
+/// held-out WER of each version.
+fn learning_curve(s: &crate::tui::worker::SpeakerRow) -> (&'static str, Vec<String>) {
+    let mut by_n: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
+    for m in s
+        .submodels
+        .iter()
+        .filter_map(|(_, m)| m.as_ref())
+        .filter(|m| m.train_utterances > 0)
+    {
+        by_n.insert(m.train_utterances, m.wer);
+    }
+    if by_n.len() >= 2 {
+        let base = s
+            .submodels
+            .iter()
+            .rev()
+            .find_map(|(_, m)| m.as_ref())
+            .map(|m| m.base_wer);
+        let mut points: Vec<String> = base.map(|b| format!("0 utt {b:.2}")).into_iter().collect();
+        points.extend(by_n.iter().map(|(n, w)| format!("{n} utt {w:.2}")));
+        return ("held-out WER vs enrollment utterances: ", points);
+    }
+    let points = s
+        .submodels
+        .iter()
+        .filter_map(|(id, m)| m.as_ref().map(|m| format!("{id} {:.2}", m.wer)))
+        .collect();
+    ("held-out WER by version: ", points)
+}
+
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let block = Block::bordered().title(Line::styled(" Compare ", title()));
     let inner = block.inner(area);
@@ -66,12 +98,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     ])
     .areas(inner);
     let speaker = app.speaker();
-    let versions: Vec<String> = speaker.map_or_else(Vec::new, |s| {
-        s.submodels
-            .iter()
-            .filter_map(|(id, m)| m.map(|(_, w)| format!("{id} {w:.2}")))
-            .collect()
-    });
+    let (curve_label, versions) =
+        speaker.map_or(("held-out WER by version: ", vec![]), learning_curve);
     f.render_widget(
         Paragraph::new(vec![
             Line::from(vec![
@@ -81,7 +109,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Span::styled(" (s)  Enter scores · p plays", dim()),
             ]),
             Line::from(vec![
-                Span::styled("held-out WER by version: ", dim()),
+                Span::styled(curve_label, dim()),
                 Span::raw(if versions.is_empty() {
                     "no submodel yet".into()
                 } else {

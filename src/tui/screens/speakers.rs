@@ -83,7 +83,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let [list, detail] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area);
     let rows = app.speakers.iter().map(|s| {
-        let best = s.submodels.last().and_then(|(_, m)| *m);
+        let best = s
+            .submodels
+            .last()
+            .and_then(|(_, m)| m.as_ref())
+            .map(|m| (m.base_wer, m.wer));
         Row::new(vec![
             s.id.clone(),
             s.train.to_string(),
@@ -141,8 +145,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     for (id, m) in &s.submodels {
         lines.push(Line::raw(format!(
             "  {id:<18} {} → {}",
-            wer(m.map(|m| m.0)),
-            wer(m.map(|m| m.1))
+            wer(m.as_ref().map(|m| m.base_wer)),
+            wer(m.as_ref().map(|m| m.wer))
         )));
     }
     f.render_widget(
