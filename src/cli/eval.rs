@@ -12,6 +12,7 @@ use crate::dataset::{Utterance, load_set};
 use crate::eval::{
     CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes,
 };
+use crate::model::decode::Stop;
 use crate::recognizer::Recognizer;
 use crate::submodel::Submodel;
 
@@ -51,6 +52,10 @@ pub struct Row {
     pub submodel_alignment: Option<[String; 3]>,
     pub fixed: Vec<String>,
     pub broken: Vec<String>,
+    /// Why decoding stopped (per 30 s segment): `end_of_text`, or a guard that cut a
+    /// `repetition` loop or hit the audio-length `token_budget`.
+    pub base_stops: Vec<Stop>,
+    pub submodel_stops: Option<Vec<Stop>>,
 }
 
 /// The whole report (`--json` prints exactly this).
@@ -101,6 +106,8 @@ pub fn evaluate(
                 id: u.id.clone(),
                 reference: u.text.clone(),
                 base: base[i].text.clone(),
+                base_stops: base[i].stops.clone(),
+                submodel_stops: adapted.as_ref().map(|a| a[i].stops.clone()),
                 submodel: adapted.as_ref().map(|a| a[i].text.clone()),
                 base_wer: base_scores[i].wer(),
                 submodel_wer: s.map(UtteranceScore::wer),

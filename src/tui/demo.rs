@@ -9,6 +9,7 @@ use super::worker::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TrainSumma
 use crate::cli::eval::{Report, Row};
 use crate::eval::{Normalizer, corpus, render_alignment, score, word_changes};
 use crate::library::Entry;
+use crate::model::decode::Stop;
 use crate::submodel::file::{FORMAT_VERSION, Metrics};
 use crate::submodel::{Kind, Spec, SubmodelMeta};
 use crate::train::TrainEvent;
@@ -128,6 +129,8 @@ pub fn compare() -> CompareData {
             submodel_alignment: Some(three(render_alignment(&s.alignment))),
             fixed: changes.fixed,
             broken: changes.broken,
+            base_stops: vec![Stop::EndOfText],
+            submodel_stops: Some(vec![Stop::EndOfText]),
         });
         base_scores.push(b);
         sub_scores.push(s);
