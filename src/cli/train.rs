@@ -74,11 +74,12 @@ impl Args {
         } else {
             self.kind
         };
-        let mut c = TrainConfig::recipe(kind, self.rank);
+        let mut c = if self.from_space.is_some() {
+            TrainConfig::embedding_fit(self.rank)
+        } else {
+            TrainConfig::recipe(kind, self.rank)
+        };
         c.space = space;
-        if self.from_space.is_some() {
-            c.lr = 2e-2; // only m numbers train
-        }
         c.max_steps = self.max_steps.unwrap_or(c.max_steps);
         c.batch = self.batch.unwrap_or(c.batch);
         c.lr = self.lr.unwrap_or(c.lr);

@@ -88,6 +88,9 @@ pub fn run(
     let model = &rec.model;
     let dev = model.device().clone();
     let wcfg = &model.config;
+    // Fresh adapters are the identity, so their first evaluation is the base's WER; other
+    // starting points (a space's mean embedding) need the base scored on its own.
+    let starts_at_base = params.is_none();
     let seeds: Vec<u64> = speakers
         .iter()
         .map(|s| speaker_seed(cfg.seed, &s.id))
@@ -115,6 +118,16 @@ pub fn run(
     let mut best: Vec<AdapterTable> = (0..speakers.len())
         .map(|i| first.row(i))
         .collect::<candle_core::Result<_>>()?;
+    if !starts_at_base {
+        let identity = AdapterTable::init(&cfg.spec, wcfg, 1, 0, &dev)?;
+        for (sp, st) in speakers
+            .iter()
+            .zip(states.iter_mut())
+            .filter(|(sp, _)| !sp.heldout.is_empty())
+        {
+            st.base_wer = Some(heldout_wer(rec, &identity, 0, &sp.heldout)?);
+        }
+    }
     let mut step = 0u64;
     if let Some(path) = checkpoint.filter(|p| p.exists()) {
         let ck = Checkpoint::load(path, &dev)?;

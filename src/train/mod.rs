@@ -68,6 +68,18 @@ impl TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// Fitting one speaker's embedding in a frozen space: only `m` numbers train, so a higher
+    /// learning rate and more patience (10 utterances of accent-de: lr 2e-2 / patience 3 stopped
+    /// at WER 0.519, lr 5e-2 / patience 5 reached 0.442).
+    pub fn embedding_fit(rank: usize) -> Self {
+        let mut c = Self::recipe(Kind::Embedding, rank);
+        c.lr = 5e-2;
+        c.patience = 5;
+        c
+    }
+}
+
 /// What a running job reports (to the TUI over a channel, or to stderr headless).
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
