@@ -106,6 +106,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
     let (one, _) = timed_job(&rec, &sets[..1], &cfg, false)?;
     let per_step = one / args.steps as f64;
+    let single = TrainConfig {
+        batch: 1,
+        ..cfg.clone()
+    };
+    let per_step_batch1 = timed_job(&rec, &sets[..1], &single, false)?.0 / args.steps as f64;
     let s = args.speakers.max(1);
     let (fused, _) = timed_job(&rec, &sets[..s], &cfg, false)?;
     let mut sequential = 0.0;
@@ -116,6 +121,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let mut report = json!({
         "bench": "train", "kind": args.kind.to_string(), "batch_per_speaker": cfg.batch, "steps": args.steps,
         "seconds_per_step": per_step, "seconds_per_utterance": per_step / cfg.batch as f64,
+        "seconds_per_step_batch1": per_step_batch1,
         "fused": { "speakers": s, "seconds": fused, "sequential_seconds": sequential,
                    "submodels_per_hour_ratio": ratio },
     });

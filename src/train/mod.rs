@@ -66,9 +66,7 @@ impl TrainConfig {
             space: None,
         }
     }
-}
 
-impl TrainConfig {
     /// Fitting one speaker's embedding in a frozen space: only `m` numbers train, so a higher
     /// learning rate and more patience (10 utterances of accent-de: lr 2e-2 / patience 3 stopped
     /// at WER 0.519, lr 5e-2 / patience 5 reached 0.442).
