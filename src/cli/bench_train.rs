@@ -127,7 +127,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     });
     if !args.json {
         println!(
-            "one speaker: {per_step:.2} s/step, {:.3} s/utterance (batch {})",
+            "one speaker: {per_step:.2} s/step, {:.3} s/utterance (batch {}); batch 1: {per_step_batch1:.3} s/step",
             per_step / cfg.batch as f64,
             cfg.batch
         );
