@@ -50,7 +50,8 @@ impl TrainConfig {
             batch: 8,
             lr: match kind {
                 Kind::Residual | Kind::Embedding => 2e-3,
-                Kind::Lora => 1e-3,
+                // accent-de held-out WER 0.712 → 0.327 at 1e-3, → 0.269 at 3e-3.
+                Kind::Lora => 3e-3,
             },
             warmup: 10,
             optim: AdamW::default(),
