@@ -62,23 +62,25 @@ fn config(kind: Kind, steps: u64) -> TrainConfig {
     c
 }
 
+/// One job with an optional checkpoint file and cancel flag, events to `on_event`.
+fn job_with(
+    rec: &Recognizer,
+    speakers: &[SpeakerData],
+    cfg: &TrainConfig,
+    checkpoint: Option<&std::path::Path>,
+    cancel: &AtomicBool,
+    mut on_event: impl FnMut(TrainEvent),
+) -> job::Outcome {
+    job::run(rec, speakers, cfg, None, checkpoint, &mut on_event, cancel).unwrap()
+}
+
 fn run(rec: &Recognizer, speakers: &[SpeakerData], cfg: &TrainConfig) -> (job::Outcome, Vec<f64>) {
     let mut losses = vec![];
-    let never = AtomicBool::new(false);
-    let out = job::run(
-        rec,
-        speakers,
-        cfg,
-        None,
-        None,
-        &mut |e| {
-            if let TrainEvent::Step { loss, .. } = e {
-                losses.push(loss)
-            }
-        },
-        &never,
-    )
-    .unwrap();
+    let out = job_with(rec, speakers, cfg, None, &AtomicBool::new(false), |e| {
+        if let TrainEvent::Step { loss, .. } = e {
+            losses.push(loss)
+        }
+    });
     (out, losses)
 }
 
@@ -189,39 +191,27 @@ fn an_interrupted_job_resumes_from_its_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("job.ckpt");
     let cancel = AtomicBool::new(false);
-    let first = job::run(
-        &rec,
-        &speakers,
-        &cfg,
-        None,
-        Some(&ck),
-        &mut |e| {
-            if let TrainEvent::Step { step: 4, .. } = e {
-                cancel.store(true, Ordering::Relaxed); // killed during step 5
-            }
-        },
-        &cancel,
-    )
-    .unwrap();
+    let first = job_with(&rec, &speakers, &cfg, Some(&ck), &cancel, |e| {
+        if let TrainEvent::Step { step: 4, .. } = e {
+            cancel.store(true, Ordering::Relaxed); // killed during step 5
+        }
+    });
     assert!(first.cancelled && first.steps == 4);
     assert!(ck.exists(), "no checkpoint written");
 
     let mut resumed_at = None;
-    let never = AtomicBool::new(false);
-    let second = job::run(
+    let second = job_with(
         &rec,
         &speakers,
         &cfg,
-        None,
         Some(&ck),
-        &mut |e| {
+        &AtomicBool::new(false),
+        |e| {
             if let TrainEvent::Resumed { step } = e {
                 resumed_at = Some(step)
             }
         },
-        &never,
-    )
-    .unwrap();
+    );
     assert_eq!(
         resumed_at,
         Some(3),
