@@ -263,29 +263,18 @@ fn a_space_learns_a_generator_and_a_new_speaker_fits_only_its_embedding() {
     let newcomer = [speaker("cy", 3, 9)];
     let fitted = fit_embeddings(&rec, &newcomer, &cfg, &space, &mut |_| {}, &never).unwrap();
     let after = fitted.space.expect("space returned");
+    let identical = |a: &candle_core::Tensor, b: &candle_core::Tensor| {
+        a.eq(b)
+            .unwrap()
+            .min_all()
+            .unwrap()
+            .to_scalar::<u8>()
+            .unwrap()
+            == 1
+    };
     for (k, g) in &space.g {
-        assert!(
-            after.g[k]
-                .eq(g)
-                .unwrap()
-                .min_all()
-                .unwrap()
-                .to_scalar::<u8>()
-                .unwrap()
-                == 1,
-            "G.{k} changed"
-        );
-        assert!(
-            after.b[k]
-                .eq(&space.b[k])
-                .unwrap()
-                .min_all()
-                .unwrap()
-                .to_scalar::<u8>()
-                .unwrap()
-                == 1,
-            "b.{k} changed"
-        );
+        assert!(identical(&after.g[k], g), "G.{k} changed");
+        assert!(identical(&after.b[k], &space.b[k]), "b.{k} changed");
     }
     let mean = space.mean_embedding().unwrap();
     let e = &after.e;

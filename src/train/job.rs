@@ -55,16 +55,18 @@ pub fn speaker_seed(seed: u64, id: &str) -> u64 {
     })
 }
 
-/// Corpus WER of row `row` of `table` on held-out pairs.
+/// Corpus WER on held-out pairs of the base (`None`) or of one row of an adapter table.
 pub fn heldout_wer(
     rec: &Recognizer,
-    table: &AdapterTable,
-    row: u32,
+    adapter: Option<(&AdapterTable, u32)>,
     heldout: &[(Vec<f32>, String)],
 ) -> Result<f64, TrainError> {
     let audios: Vec<&[f32]> = heldout.iter().map(|(a, _)| a.as_slice()).collect();
     let hyps = rec.transcribe_with(&audios, 8, |rows| {
-        Ok(Some(table.gather(&vec![row; rows.len()])?))
+        adapter
+            .map(|(table, row)| table.gather(&vec![row; rows.len()]))
+            .transpose()
+            .map_err(Into::into)
     })?;
     let scores: Vec<_> = heldout
         .iter()
@@ -119,13 +121,12 @@ pub fn run(
         .map(|i| first.row(i))
         .collect::<candle_core::Result<_>>()?;
     if !starts_at_base {
-        let identity = AdapterTable::init(&cfg.spec, wcfg, 1, 0, &dev)?;
         for (sp, st) in speakers
             .iter()
             .zip(states.iter_mut())
             .filter(|(sp, _)| !sp.heldout.is_empty())
         {
-            st.base_wer = Some(heldout_wer(rec, &identity, 0, &sp.heldout)?);
+            st.base_wer = Some(heldout_wer(rec, None, &sp.heldout)?);
         }
     }
     let mut step = 0u64;
@@ -299,7 +300,7 @@ fn evaluate(
         if st.done || sp.heldout.is_empty() || st.last_eval == Some(step) {
             continue;
         }
-        let wer = heldout_wer(rec, &frozen, i as u32, &sp.heldout)?;
+        let wer = heldout_wer(rec, Some((&frozen, i as u32)), &sp.heldout)?;
         st.last_eval = Some(step);
         if st.base_wer.is_none() {
             st.base_wer = Some(wer);
