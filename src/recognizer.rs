@@ -54,7 +54,7 @@ impl Recognizer {
     }
 
     /// Transcribes `audios` with the base (`hooks = None`) or with per-utterance adapters
-    /// chosen by `hooks_for(batch indices)`.
+    /// chosen by `hooks_for(utterance index of each batch row)`.
     pub fn transcribe_with(
         &self,
         audios: &[&[f32]],
