@@ -16,3 +16,5 @@ pub mod submodel;
 pub mod tensor_io;
 pub mod train;
 pub mod tui;
+pub mod util;
+pub mod workflow;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use attune::cli::{self, Context};
+use attune::cli;
+use attune::workflow::Workspace;
 
 /// Personalize a Whisper speech recognizer to one speaker at a time with tiny submodels.
 /// Everything stays on this machine: no network access, recordings kept private.
@@ -28,7 +29,7 @@ struct Args {
     #[arg(long, env = "ATTUNE_BASE", global = true, value_name = "DIR|NAME")]
     base: Option<String>,
     /// Workbench only: the Train screen's initial step budget (+/- change it there)
-    #[arg(long, env = "ATTUNE_TRAIN_STEPS", value_name = "N", default_value_t = attune::tui::DEFAULT_STEPS)]
+    #[arg(long, env = "ATTUNE_TRAIN_STEPS", value_name = "N", default_value_t = attune::train::DEFAULT_MAX_STEPS)]
     train_steps: u64,
     /// No subcommand opens the workbench TUI
     #[command(subcommand)]
@@ -48,7 +49,7 @@ enum Command {
     Base(cli::base::Command),
     /// Measure speed (figures printed, nothing asserted)
     #[command(subcommand)]
-    Bench(cli::bench::Command),
+    Bench(Bench),
     /// The submodel library: list, show, export (file or PEFT), import, rm
     #[command(subcommand)]
     Library(cli::library::Command),
@@ -62,23 +63,36 @@ enum Command {
     Devices(cli::devices::Args),
 }
 
+#[derive(Subcommand)]
+enum Bench {
+    #[command(flatten)]
+    Engine(cli::bench::Command),
+    /// TUI responsiveness: key-to-frame latency (p50/p95/max) while a training job runs
+    Tui {
+        /// Keys pressed and timed once training steps run
+        #[arg(long, default_value_t = 200)]
+        keys: usize,
+    },
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
-    let ctx = Context::new(args.home.as_deref(), args.base.as_deref());
+    let ws = Workspace::new(args.home.as_deref(), args.base.as_deref());
     let Some(command) = args.command else {
-        return run_tui(&ctx, args.train_steps);
+        return run_tui(&ws, args.train_steps);
     };
     cli::init_stderr_logging();
     let result = match command {
-        Command::Transcribe(a) => cli::transcribe::run(&ctx, a),
-        Command::Eval(a) => cli::eval::run(&ctx, a),
-        Command::Train(a) => cli::train::run(&ctx, *a),
-        Command::Base(c) => cli::base::run(&ctx, c),
-        Command::Bench(c) => cli::bench::run(&ctx, c),
-        Command::Speaker(c) => cli::speaker::run(&ctx, c),
-        Command::Enroll(c) => cli::enroll::run(&ctx, c),
-        Command::Devices(a) => cli::devices::run(&ctx, a),
-        Command::Library(c) => cli::library::run(&ctx, c),
+        Command::Transcribe(a) => cli::transcribe::run(&ws, a),
+        Command::Eval(a) => cli::eval::run(&ws, a),
+        Command::Train(a) => cli::train::run(&ws, *a),
+        Command::Base(c) => cli::base::run(&ws, c),
+        Command::Bench(Bench::Engine(c)) => cli::bench::run(&ws, c),
+        Command::Bench(Bench::Tui { keys }) => bench_tui(&ws, keys),
+        Command::Speaker(c) => cli::speaker::run(&ws, c),
+        Command::Enroll(c) => cli::enroll::run(&ws, c),
+        Command::Devices(a) => cli::devices::run(&ws, a),
+        Command::Library(c) => cli::library::run(&ws, c),
     };
     match result {
         Ok(code) => code,
@@ -90,13 +104,9 @@ fn main() -> ExitCode {
 }
 
 /// The workbench: everything it prints goes to the log while it owns the terminal.
-fn run_tui(ctx: &Context, train_steps: u64) -> ExitCode {
+fn run_tui(ws: &Workspace, train_steps: u64) -> ExitCode {
     let opts = attune::tui::Options {
-        paths: attune::tui::worker::Paths {
-            home: ctx.home.clone(),
-            base: ctx.base_dir(),
-            samples: attune::tui::sample_speakers_dir(),
-        },
+        workspace: ws.clone(),
         train_steps,
     };
     match attune::tui::run(opts) {
@@ -106,4 +116,18 @@ fn run_tui(ctx: &Context, train_steps: u64) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `attune bench tui`: key-to-frame latency of the workbench while a real job trains.
+fn bench_tui(ws: &Workspace, keys: usize) -> anyhow::Result<ExitCode> {
+    let l = attune::tui::bench::run_bench(&ws.base_dir(), keys)?;
+    println!(
+        "key-to-frame latency while training ({} keys, training at step {}): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        l.samples_ms.len(),
+        l.steps_seen,
+        l.quantile(0.5),
+        l.quantile(0.95),
+        l.quantile(1.0)
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use attune::cli::shipped_base;
 use attune::dataset::load_set;
 use attune::eval::{Normalizer, corpus, score};
 use attune::model::decode::{DecodeOptions, Stop};
 use attune::recognizer::Recognizer;
+use attune::workflow::workspace::shipped_base;
 
 fn recognizer() -> &'static Recognizer {
     static REC: OnceLock<Recognizer> = OnceLock::new();

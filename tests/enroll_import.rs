@@ -289,7 +289,11 @@ fn the_split_is_deterministic_and_stable() {
 
     // The training API returns the same partition.
     let home_dir = attune::store::Home::resolve(Some(h));
-    let (train, heldout) = attune::store::speakers::speaker_utterances(&home_dir, "s2").unwrap();
+    let all = attune::store::speakers::SpeakerStore::new(&home_dir)
+        .open("s2")
+        .and_then(|sp| sp.utterances())
+        .unwrap();
+    let (train, heldout) = attune::enroll::split::partition(all);
     assert_eq!(heldout.len(), held);
     assert_eq!(train.len() + heldout.len(), 100);
     assert!(

@@ -5,13 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use attune::cli::shipped_base;
 use attune::library;
 use attune::model::WhisperConfig;
-use attune::model::weights::{model_file, sha256_hex};
+use attune::model::weights::model_file;
 use attune::serve::synthetic;
 use attune::store::Home;
 use attune::submodel::{Kind, Spec};
+use attune::util::hash::sha256_hex;
+use attune::workflow::workspace::shipped_base;
 use candle_core::Device;
 
 fn attune(home: &Path, args: &[&str]) -> Output {

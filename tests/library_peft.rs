@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use attune::cli::shipped_base;
 use attune::model::Whisper;
 use attune::serve::synthetic;
 use attune::submodel::peft::{self, PeftError};
 use attune::submodel::{Kind, Spec};
+use attune::workflow::workspace::shipped_base;
 use candle_core::Device;
 use safetensors::SafeTensors;
 

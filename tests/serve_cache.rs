@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use attune::library::latest_by_speaker;
 use attune::library::{self, LibraryError};
 use attune::model::WhisperConfig;
-use attune::serve::{CacheStats, SubmodelCache, latest_by_speaker, synthetic};
+use attune::serve::{CacheStats, SubmodelCache, synthetic};
 use attune::store::Home;
 use attune::submodel::{Kind, Spec, SubmodelError};
 use candle_core::Device;

@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use attune::cli::shipped_base;
 use attune::library;
 use attune::model::decode::DecodeOptions;
 use attune::recognizer::Recognizer;
 use attune::serve::{SubmodelCache, synthetic, transcribe_mixed};
 use attune::store::Home;
 use attune::submodel::{Kind, Spec};
+use attune::workflow::workspace::shipped_base;
 use candle_core::Device;
 
 /// Real clips of 2.8–3.0 s: one encoder context, so they can share batches.

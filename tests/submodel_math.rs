@@ -2,7 +2,8 @@
 //! batches equal per-example forwards, and every adapter tensor receives gradient.
 
 use attune::model::{NoHooks, Whisper, WhisperConfig};
-use attune::submodel::{AdapterTable, Kind, Spec, adapters::Rng};
+use attune::submodel::{AdapterTable, Kind, Spec};
+use attune::util::rng::Rng;
 use candle_core::{D, Device, Tensor};
 
 fn setup() -> (WhisperConfig, Whisper, Tensor, Tensor) {

@@ -1,5 +1,6 @@
 //! Training numerics on a tiny random Whisper: the loss falls, the base never changes, a fused
-//! 3-speaker job equals 3 separate jobs, and an interrupted job resumes to the same weights.
+//! 3-speaker job equals 3 separate jobs (utterances of unequal lengths, each at its own encoder
+//! context), and an interrupted job resumes to the same weights.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -8,15 +9,16 @@ use attune::model::decode::DecodeOptions;
 use attune::model::{Tokenizer, Whisper, WhisperConfig};
 use attune::recognizer::Recognizer;
 use attune::submodel::Kind;
-use attune::submodel::adapters::Rng;
 use attune::train::data::Example;
 use attune::train::{SpeakerData, SpecAugment, TrainConfig, TrainEvent, job};
+use attune::util::rng::Rng;
 use candle_core::Device;
 
 fn recognizer() -> Recognizer {
     let cfg = WhisperConfig::tiny_test();
     let model = Whisper::random(&cfg, 5, &Device::Cpu).unwrap();
-    let tok = Tokenizer::load(&attune::cli::shipped_base().join("tokenizer.json")).unwrap();
+    let tok = Tokenizer::load(&attune::workflow::workspace::shipped_base().join("tokenizer.json"))
+        .unwrap();
     Recognizer {
         frontend: MelFrontend::new(cfg.n_mels),
         model,
@@ -25,13 +27,15 @@ fn recognizer() -> Recognizer {
     }
 }
 
-/// `n` random examples for a speaker; tokens stay inside the tiny vocabulary.
+/// `n` random examples for a speaker, of unequal lengths (20, 30 or 40 mel frames: each its own
+/// encoder context, as in real jobs); tokens stay inside the tiny vocabulary.
 fn speaker(id: &str, n: usize, seed: u64) -> SpeakerData {
     let cfg = WhisperConfig::tiny_test();
     let mut rng = Rng::new(seed);
     let train = (0..n)
         .map(|i| {
-            let mel = (0..cfg.n_mels * 20).map(|_| rng.uniform()).collect();
+            let frames = 20 + 10 * ((i + seed as usize) % 3);
+            let mel = (0..cfg.n_mels * frames).map(|_| rng.uniform()).collect();
             let mut tokens = cfg.prompt();
             tokens.extend((0..3 + i % 3).map(|k| ((seed as usize * 7 + i * 3 + k) % 29) as u32));
             tokens.push(cfg.tokens.eot);

@@ -4,18 +4,17 @@
 
 use attune::store::Home;
 use attune::tui::bench::{key_latency, seed_speaker};
-use attune::tui::worker::Paths;
+use attune::workflow::Workspace;
 
 #[test]
 fn keys_are_answered_quickly_while_a_training_job_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        home: Home::resolve(Some(dir.path())),
-        base: attune::cli::shipped_base(),
-        samples: attune::tui::sample_speakers_dir(),
-    };
-    seed_speaker(&paths, "tremor").unwrap();
-    let l = key_latency(&paths, 40, 1000).unwrap();
+    let ws = Workspace::at(
+        Home::resolve(Some(dir.path())),
+        &attune::workflow::workspace::shipped_base(),
+    );
+    seed_speaker(&ws, "tremor").unwrap();
+    let l = key_latency(&ws, 40, 1000).unwrap();
     eprintln!(
         "key-to-frame while training (step {}): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
         l.steps_seen,

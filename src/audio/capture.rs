@@ -266,12 +266,12 @@ pub struct StderrRedirect {
 /// Sends everything written to stderr (by Rust or C code) to `log` (appended, mode 0600).
 pub fn redirect_stderr(log: &Path) -> std::io::Result<StderrRedirect> {
     if let Some(dir) = log.parent() {
-        crate::store::atomic::create_private_dir_all(dir)?;
+        crate::util::atomic::create_private_dir_all(dir)?;
     }
     let mut opts = OpenOptions::new();
     opts.create(true).append(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, crate::store::atomic::PRIVATE_FILE_MODE);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, crate::util::atomic::PRIVATE_FILE_MODE);
     let file = opts.open(log)?;
     let saved = rustix::io::dup(std::io::stderr())?;
     rustix::stdio::dup2_stderr(&file)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::error::AudioError;
 use super::resample::resample_named;
-use crate::store::atomic::write_atomic;
+use crate::util::atomic::write_atomic;
 
 /// The sample rate every part of the crate works at (Whisper's input rate).
 pub const SAMPLE_RATE: u32 = 16_000;

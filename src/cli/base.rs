@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::Context;
 use crate::model::import::{import_dir, write_base};
+use crate::workflow::Workspace;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -26,7 +26,7 @@ pub enum Command {
     Info,
 }
 
-pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
+pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Import { path, name, out } => {
             let name = name.unwrap_or_else(|| {
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
                     .map_or("base".into(), |n| n.to_string_lossy().into_owned())
             });
             let imported = import_dir(&path, &name)?;
-            let out = out.unwrap_or_else(|| ctx.home.bases_dir().join(&name));
+            let out = out.unwrap_or_else(|| ws.home.bases_dir().join(&name));
             let file = write_base(&imported, &out)?;
             let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             let c = &imported.config;
@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Info => {
-            let dir = ctx.base_dir();
+            let dir = ws.base_dir();
             let (model, _) = crate::model::Whisper::load(&dir, &candle_core::Device::Cpu)
                 .with_context(|| format!("loading {}", dir.display()))?;
             println!("base     {}", dir.display());

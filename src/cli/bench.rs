@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::Context;
 use crate::dataset::load_set;
 use crate::features::SAMPLE_RATE;
+use crate::workflow::Workspace;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -29,12 +29,6 @@ pub enum Command {
     /// Training speed: seconds per step, fused multi-speaker job vs sequential jobs, time to
     /// personalize a sample speaker, peak memory
     Train(super::bench_train::Args),
-    /// TUI responsiveness: key-to-frame latency (p50/p95/max) while a training job runs
-    Tui {
-        /// Keys pressed and timed once training steps run
-        #[arg(long, default_value_t = 200)]
-        keys: usize,
-    },
 }
 
 /// Wall-clock statistics of repeated runs, in seconds.
@@ -73,16 +67,15 @@ fn shipped_clips() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/real")
 }
 
-pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
+pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
     let (set, runs, json) = match cmd {
         Command::Decode { set, runs, json } => (set, runs, json),
-        Command::Serve(args) => return super::bench_serve::run(ctx, args),
-        Command::Train(args) => return super::bench_train::run(ctx, args),
-        Command::Tui { keys } => return bench_tui(ctx, keys),
+        Command::Serve(args) => return super::bench_serve::run(ws, args),
+        Command::Train(args) => return super::bench_train::run(ws, args),
     };
     let set = set.unwrap_or_else(shipped_clips);
     let (utts, _) = load_set(&set)?;
-    let dynamic = ctx.recognizer(false)?;
+    let dynamic = ws.recognizer(false)?;
     let mut full = dynamic.clone();
     full.options.full_context = true;
     let mut rows = Vec::new();
@@ -130,19 +123,5 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
             serde_json::json!({ "bench": "decode", "threads": threads, "runs": runs, "clips": rows })
         );
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `attune bench tui`: the figures of [`crate::tui::bench::run_bench`].
-fn bench_tui(ctx: &Context, keys: usize) -> anyhow::Result<ExitCode> {
-    let l = crate::tui::bench::run_bench(&ctx.base_dir(), keys)?;
-    println!(
-        "key-to-frame latency while training ({} keys, training at step {}): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-        l.samples_ms.len(),
-        l.steps_seen,
-        l.quantile(0.5),
-        l.quantile(0.95),
-        l.quantile(1.0)
-    );
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,6 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::Context;
 use crate::dataset::load_set;
 use crate::features::SAMPLE_RATE;
 use crate::library;
@@ -18,6 +17,7 @@ use crate::model::decode::Transcript;
 use crate::serve::{SubmodelCache, synthetic, transcribe_mixed};
 use crate::store::Home;
 use crate::submodel::{Kind, Spec};
+use crate::workflow::Workspace;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -94,12 +94,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         args.speakers > 0 && args.utterances > 0 && args.batch > 0,
         "counts must be positive"
     );
-    let rec = ctx.recognizer(false)?;
+    let rec = ws.recognizer(false)?;
     let dev = rec.model.device().clone();
     let home = TempHome(Home {
         root: std::env::temp_dir().join(format!("attune-bench-serve-{}", std::process::id())),

@@ -9,13 +9,12 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::Context;
 use crate::dataset::load_set;
-use crate::enroll::split::{Split, split_for};
 use crate::recognizer::Recognizer;
 use crate::submodel::Kind;
 use crate::train::prepare::{SpeakerSet, prepare};
 use crate::train::{TrainConfig, job};
+use crate::workflow::Workspace;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -48,9 +47,7 @@ fn sample_sets(dir: &Path, limit: usize) -> anyhow::Result<Vec<SpeakerSet>> {
     ids.into_iter()
         .map(|id| {
             let (utts, _) = load_set(&dir.join(&id))?;
-            let (mut train, heldout): (Vec<_>, Vec<_>) = utts
-                .into_iter()
-                .partition(|u| split_for(&u.text) == Split::Train);
+            let (mut train, heldout) = crate::enroll::split::partition(utts);
             train.truncate(limit);
             Ok(SpeakerSet { id, train, heldout })
         })
@@ -86,7 +83,7 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     let dir = args
         .data
         .clone()
@@ -98,8 +95,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         dir.display(),
         sets.len()
     );
-    let rec = ctx.recognizer(false)?;
-    let mut cfg = TrainConfig::recipe(args.kind, 32);
+    let rec = ws.recognizer(false)?;
+    let mut cfg = TrainConfig::recipe(args.kind, crate::train::DEFAULT_RANK);
     cfg.max_steps = args.steps;
     cfg.patience = 0;
     cfg.eval_every = u64::MAX;
@@ -137,7 +134,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if args.personalize {
-        let cfg = TrainConfig::recipe(args.kind, 32);
+        let cfg = TrainConfig::recipe(args.kind, crate::train::DEFAULT_RANK);
         let (secs, out) = timed_job(&rec, &sets[..1], &cfg, true)?;
         let r = &out.speakers[0];
         report["personalize"] = json!({

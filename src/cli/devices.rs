@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use super::Context;
 use crate::audio::capture::{list_devices, redirect_stderr};
+use crate::workflow::Workspace;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -13,8 +13,8 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let log = ctx.home.log_dir().join("audio.log");
+pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
+    let log = ws.home.log_dir().join("audio.log");
     let (devices, problems) = {
         // ALSA prints its complaints about missing cards to stderr: keep them in the log.
         let _quiet = redirect_stderr(&log).ok();

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 mod record;
 
-use super::Context;
-use crate::enroll::{export, import};
+use crate::enroll::export;
 use crate::store::speakers::SpeakerStore;
+use crate::workflow::{Workspace, enroll};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -30,12 +30,10 @@ pub enum Command {
     Record(record::Args),
 }
 
-pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
-    let store = SpeakerStore::new(&ctx.home);
+pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Import { speaker, path } => {
-            let sp = store.open(&speaker)?;
-            let report = import::import(&sp, &path, |item| match item {
+            let report = enroll::import(ws, &speaker, &path, |item| match item {
                 Ok(u) => println!("imported {} \"{}\"", u.line.audio_filepath, u.line.text),
                 Err(e) => println!("skipped {e}"),
             })?;
@@ -51,7 +49,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { speaker, dir } => {
-            let sp = store.open(&speaker)?;
+            let sp = SpeakerStore::new(&ws.home).open(&speaker)?;
             let r = export::export(&sp, &dir)?;
             println!(
                 "exported {} utterances of {speaker} to {} ({}, {})",
@@ -62,6 +60,6 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Record(args) => record::run(ctx, args),
+        Command::Record(args) => record::run(ws, args),
     }
 }

@@ -5,16 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use serde::Serialize;
 
-use super::Context;
-use crate::dataset::{Utterance, load_set};
-use crate::eval::{
-    CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes,
-};
-use crate::model::decode::Stop;
-use crate::recognizer::Recognizer;
-use crate::submodel::Submodel;
+use crate::eval::{CorpusScore, Normalizer};
+use crate::workflow::Workspace;
+use crate::workflow::compare::{Report, TestSet, evaluate, load};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,122 +32,22 @@ pub struct Args {
     batch: usize,
 }
 
-/// One utterance's row of the report.
-#[derive(Serialize)]
-pub struct Row {
-    pub id: String,
-    #[serde(rename = "ref")]
-    pub reference: String,
-    pub base: String,
-    pub submodel: Option<String>,
-    pub base_wer: f64,
-    pub submodel_wer: Option<f64>,
-    pub base_alignment: [String; 3],
-    pub submodel_alignment: Option<[String; 3]>,
-    pub fixed: Vec<String>,
-    pub broken: Vec<String>,
-    /// Why decoding stopped (per 30 s segment): `end_of_text`, or a guard that cut a
-    /// `repetition` loop or hit the audio-length `token_budget`.
-    pub base_stops: Vec<Stop>,
-    pub submodel_stops: Option<Vec<Stop>>,
-}
-
-/// The whole report (`--json` prints exactly this).
-#[derive(Serialize)]
-pub struct Report {
-    pub base: CorpusScore,
-    pub submodel: Option<CorpusScore>,
-    pub utterances: Vec<Row>,
-    pub normalizer: &'static str,
-    pub errors: Vec<String>,
-}
-
-fn three(a: (String, String, String)) -> [String; 3] {
-    [a.0, a.1, a.2]
-}
-
-/// Transcribes `utts` with the base and, if given, the submodel, and scores both.
-pub fn evaluate(
-    rec: &Recognizer,
-    sub: Option<&Submodel>,
-    utts: &[(Utterance, Vec<f32>)],
-    norm: Normalizer,
-    batch: usize,
-) -> anyhow::Result<Report> {
-    let audios: Vec<&[f32]> = utts.iter().map(|(_, a)| a.as_slice()).collect();
-    let base = rec.transcribe(&audios, None, batch)?;
-    let adapted = sub
-        .map(|s| rec.transcribe(&audios, Some(s), batch))
-        .transpose()?;
-    let base_scores: Vec<UtteranceScore> = utts
-        .iter()
-        .zip(&base)
-        .map(|((u, _), t)| score(&u.text, &t.text, &norm))
-        .collect();
-    let sub_scores: Option<Vec<UtteranceScore>> = adapted.as_ref().map(|a| {
-        utts.iter()
-            .zip(a)
-            .map(|((u, _), t)| score(&u.text, &t.text, &norm))
-            .collect()
-    });
-    let rows = utts
-        .iter()
-        .enumerate()
-        .map(|(i, (u, _))| {
-            let s = sub_scores.as_ref().map(|s| &s[i]);
-            let changes = s.map(|s| word_changes(&base_scores[i], s));
-            Row {
-                id: u.id.clone(),
-                reference: u.text.clone(),
-                base: base[i].text.clone(),
-                base_stops: base[i].stops.clone(),
-                submodel_stops: adapted.as_ref().map(|a| a[i].stops.clone()),
-                submodel: adapted.as_ref().map(|a| a[i].text.clone()),
-                base_wer: base_scores[i].wer(),
-                submodel_wer: s.map(UtteranceScore::wer),
-                base_alignment: three(render_alignment(&base_scores[i].alignment)),
-                submodel_alignment: s.map(|s| three(render_alignment(&s.alignment))),
-                fixed: changes
-                    .as_ref()
-                    .map(|c| c.fixed.clone())
-                    .unwrap_or_default(),
-                broken: changes.map(|c| c.broken).unwrap_or_default(),
-            }
-        })
-        .collect();
-    Ok(Report {
-        base: corpus(&base_scores),
-        submodel: sub_scores.as_deref().map(corpus),
-        utterances: rows,
-        normalizer: if norm.enabled { "english" } else { "none" },
-        errors: Vec::new(),
-    })
-}
-
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (utts, item_errors) = load_set(&args.set)?;
-    let mut errors: Vec<String> = item_errors.iter().map(ToString::to_string).collect();
-    let mut loaded = Vec::new();
-    for u in utts {
-        match crate::audio::read_wav(&u.audio) {
-            Ok(a) => loaded.push((u, a)),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    for e in &errors {
+pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
+    let loaded = load(ws, &TestSet::Path(args.set.clone()))?;
+    for e in &loaded.errors {
         eprintln!("error: {e}");
     }
     anyhow::ensure!(
-        !loaded.is_empty(),
+        !loaded.utts.is_empty(),
         "{}: no usable utterances",
         args.set.display()
     );
-    let rec = ctx.recognizer(args.full_context)?;
+    let rec = ws.recognizer(args.full_context)?;
     let sub = args
         .submodel
         .as_deref()
         .map(|id| {
-            ctx.submodel(id, &rec)
+            ws.submodel(id, &rec)
                 .with_context(|| format!("submodel {id}"))
         })
         .transpose()?;
@@ -162,8 +56,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Normalizer::english()
     };
-    let mut report = evaluate(&rec, sub.as_ref(), &loaded, norm, args.batch)?;
-    report.errors = errors;
+    let mut report = evaluate(&rec, sub.as_ref(), &loaded.utts, norm, args.batch)?;
+    report.errors = loaded.errors;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::Context;
 use crate::library::{self, Entry};
-use crate::model::weights::{model_file, sha256_hex};
+use crate::model::weights::model_file;
 use crate::submodel::peft;
+use crate::util::hash::sha256_hex;
+use crate::workflow::Workspace;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -58,7 +59,7 @@ pub enum Format {
 /// `YYYY-MM-DD HH:MM` (UTC) of seconds since the Unix epoch.
 pub fn fmt_utc(secs: u64) -> String {
     let rem = secs % 86_400;
-    let date = crate::store::speakers::date_of(secs);
+    let date = crate::util::time::date_of(secs);
     format!("{date} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
 }
 
@@ -73,14 +74,14 @@ fn wer_cell(e: &Entry) -> String {
 }
 
 /// SHA-256 of the chosen base's weights file (what submodels record), without decoding it.
-fn base_hash(ctx: &Context) -> anyhow::Result<String> {
-    let file = model_file(&ctx.base_dir());
+fn base_hash(ws: &Workspace) -> anyhow::Result<String> {
+    let file = model_file(&ws.base_dir());
     let bytes = std::fs::read(&file).with_context(|| format!("reading base {}", file.display()))?;
     Ok(sha256_hex(&bytes))
 }
 
-pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
-    let home = &ctx.home;
+pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
+    let home = &ws.home;
     match cmd {
         Command::List { json } => {
             let (entries, bad) = library::list(home)?;
@@ -124,7 +125,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
                 .filter(|e| e.meta.speaker == sub.meta.speaker)
                 .map(|e| e.id)
                 .collect();
-            let base_ok = base_hash(ctx).map(|h| h == sub.meta.base_hash).ok();
+            let base_ok = base_hash(ws).map(|h| h == sub.meta.base_hash).ok();
             let params = sub.table.params_per_speaker();
             if json {
                 let line = serde_json::json!({
@@ -206,7 +207,7 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Import { file, force } => {
-            let base = base_hash(ctx)?;
+            let base = base_hash(ws)?;
             let e = library::import(home, &file, Some(&base), force)?;
             println!(
                 "imported {} (speaker {}) → {}",

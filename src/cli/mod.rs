@@ -1,5 +1,5 @@
-//! Headless commands behind the `attune` binary (anyhow at this edge), and what they share:
-//! locating the base, loading it and submodels, reading audio with per-file errors.
+//! Headless commands behind the `attune` binary (anyhow at this edge): each parses its arguments,
+//! calls the use-case layer (`crate::workflow`) or an engine, and formats the result.
 
 pub mod base;
 pub mod bench;
@@ -13,60 +13,7 @@ pub mod speaker;
 pub mod train;
 pub mod transcribe;
 
-use std::path::{Path, PathBuf};
-
-use anyhow::Context as _;
-
-use crate::model::decode::DecodeOptions;
-use crate::recognizer::Recognizer;
-use crate::store::Home;
-use crate::submodel::Submodel;
-
-/// The shipped default base, inside the source tree.
-pub fn shipped_base() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
-}
-
-/// Where the command runs: home and base choice.
-pub struct Context {
-    pub home: Home,
-    pub base: Option<String>,
-}
-
-impl Context {
-    pub fn new(home: Option<&Path>, base: Option<&str>) -> Self {
-        Self {
-            home: Home::resolve(home),
-            base: base.map(str::to_string),
-        }
-    }
-
-    /// The base directory: `--base` as a path, else as a name under the home's `bases/`,
-    /// else the shipped tiny.en.
-    pub fn base_dir(&self) -> PathBuf {
-        match &self.base {
-            Some(b) if Path::new(b).is_dir() => PathBuf::from(b),
-            Some(b) => self.home.bases_dir().join(b),
-            None => shipped_base(),
-        }
-    }
-
-    pub fn recognizer(&self, full_context: bool) -> anyhow::Result<Recognizer> {
-        let dir = self.base_dir();
-        Recognizer::load(&dir, DecodeOptions { full_context })
-            .with_context(|| format!("loading base model from {}", dir.display()))
-    }
-
-    /// Loads a submodel from the library (or a path), refusing one made for another base.
-    pub fn submodel(&self, id: &str, rec: &Recognizer) -> anyhow::Result<Submodel> {
-        let path = self.home.submodel_path(id);
-        Ok(Submodel::load(
-            &path,
-            Some(&rec.model.hash),
-            rec.model.device(),
-        )?)
-    }
-}
+use std::path::PathBuf;
 
 /// Logs warnings (or `RUST_LOG`) to stderr for headless commands.
 pub fn init_stderr_logging() {

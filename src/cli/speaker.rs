@@ -4,12 +4,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
-use super::Context;
-use crate::enroll::prompts;
-use crate::enroll::split::Split;
-use crate::store::speakers::{Consent, SpeakerInfo, SpeakerStore, date_of, now_secs, submodels_of};
+use crate::store::speakers::SpeakerStore;
+use crate::workflow::{Workspace, speakers};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -48,8 +44,7 @@ pub enum Command {
     },
 }
 
-pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
-    let store = SpeakerStore::new(&ctx.home);
+pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::New {
             id,
@@ -57,35 +52,25 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
             notes,
             consent,
             consent_date,
-            prompts: script,
+            prompts,
         } => {
-            // Read the script first: a bad file must not leave a half-made speaker.
-            let script = script
-                .map(|p| {
-                    prompts::read(&p)?;
-                    std::fs::read_to_string(&p).with_context(|| p.display().to_string())
-                })
-                .transpose()?;
-            ctx.home.ensure()?;
-            let mut info = SpeakerInfo::new(&id, name.as_deref());
-            info.notes = notes;
-            info.consent = consent.map(|text| Consent {
-                text,
-                date: consent_date.unwrap_or_else(|| date_of(now_secs())),
-            });
-            let sp = store.create(&info)?;
-            if let Some(s) = script {
-                sp.set_prompts(&s)?;
-            }
-            println!("created speaker {id} in {}", sp.dir.display());
+            let dir = speakers::create(
+                ws,
+                &id,
+                name.as_deref(),
+                &notes,
+                consent.map(|c| (c, consent_date)),
+                prompts.as_deref(),
+            )?;
+            println!("created speaker {id} in {}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::List { json } => list(ctx, &store, json),
+        Command::List { json } => list(ws, json),
         Command::Rm { id, yes } => {
-            let sp = store.open(&id)?;
+            let sp = SpeakerStore::new(&ws.home).open(&id)?;
             if !yes && std::io::stdin().is_terminal() {
                 let n = sp.manifest()?.len();
-                let subs = submodels_of(&ctx.home, &id)?.len();
+                let subs = crate::library::of_speaker(&ws.home, &id)?.len();
                 print!("Remove speaker {id}: {n} recordings and {subs} submodels? [y/N] ");
                 std::io::stdout().flush()?;
                 let mut answer = String::new();
@@ -95,35 +80,37 @@ pub fn run(ctx: &Context, cmd: Command) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
-            let removed = store.remove(&id)?;
-            println!("removed speaker {id} and {} submodel(s)", removed.len());
+            let removed = speakers::delete(ws, &id)?;
+            println!(
+                "removed speaker {id} and {} submodel(s)",
+                removed.submodels.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn list(ctx: &Context, store: &SpeakerStore, json: bool) -> anyhow::Result<ExitCode> {
-    let (submodels, _unreadable) = crate::library::list(&ctx.home)?;
-    let mut rows = Vec::new();
-    for sp in store.list()? {
-        let info = sp.info()?;
-        let manifest = sp.manifest()?;
-        let heldout = manifest
-            .iter()
-            .filter(|u| u.split == Split::Heldout)
-            .count();
-        let seconds: f64 = manifest.iter().filter_map(|u| u.line.duration).sum();
-        rows.push(serde_json::json!({
-            "id": sp.id,
-            "name": info.name,
-            "utterances": manifest.len(),
-            "train": manifest.len() - heldout,
-            "heldout": heldout,
-            "seconds": (seconds * 10.0).round() / 10.0,
-            "submodels": submodels.iter().filter(|e| e.meta.speaker == sp.id).count(),
-            "created": info.created,
-        }));
+fn list(ws: &Workspace, json: bool) -> anyhow::Result<ExitCode> {
+    let summary = speakers::summary(ws);
+    if let Some(p) = summary.problems.first() {
+        anyhow::bail!("{p}");
     }
+    let rows: Vec<serde_json::Value> = summary
+        .speakers
+        .iter()
+        .map(|sp| {
+            serde_json::json!({
+                "id": sp.id,
+                "name": sp.name,
+                "utterances": sp.train + sp.heldout,
+                "train": sp.train,
+                "heldout": sp.heldout,
+                "seconds": (sp.seconds * 10.0).round() / 10.0,
+                "submodels": sp.submodels.len(),
+                "created": sp.created,
+            })
+        })
+        .collect();
     if json {
         println!("{}", serde_json::Value::Array(rows));
         return Ok(ExitCode::SUCCESS);

@@ -4,15 +4,11 @@
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::Context as _;
-
-use super::Context;
 use crate::store::speakers::SpeakerStore;
 use crate::submodel::Kind;
-use crate::submodel::space::Space;
-use crate::train::prepare::prepare;
-use crate::train::save::{save_results, speaker_sets};
-use crate::train::{TrainConfig, TrainEvent, job, space_job};
+use crate::train::{DEFAULT_KIND, DEFAULT_RANK, TrainEvent};
+use crate::workflow::Workspace;
+use crate::workflow::personalize::{self, Overrides, Plan, Request};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,10 +21,10 @@ pub struct Args {
     /// Every speaker in the home
     #[arg(long)]
     all: bool,
-    #[arg(long, value_enum, default_value_t = Kind::Residual)]
+    #[arg(long, value_enum, default_value_t = DEFAULT_KIND)]
     kind: Kind,
     /// Bottleneck (residual) or rank (LoRA)
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = DEFAULT_RANK)]
     rank: usize,
     #[arg(long)]
     max_steps: Option<u64>,
@@ -64,36 +60,41 @@ pub struct Args {
 }
 
 impl Args {
-    fn config(&self) -> TrainConfig {
-        let space = self
-            .embedding_space
-            .clone()
-            .or_else(|| self.from_space.clone());
-        let kind = if space.is_some() {
-            Kind::Embedding
+    fn request(&self, ws: &Workspace) -> anyhow::Result<Request> {
+        let plan = if let Some(name) = &self.embedding_space {
+            Plan::Space {
+                name: name.clone(),
+                dim: self.dim,
+                rank: self.rank,
+            }
+        } else if let Some(name) = &self.from_space {
+            Plan::FromSpace { name: name.clone() }
         } else {
-            self.kind
+            Plan::Adapters {
+                kind: self.kind,
+                rank: self.rank,
+            }
         };
-        let mut c = if self.from_space.is_some() {
-            TrainConfig::embedding_fit(self.rank)
-        } else {
-            TrainConfig::recipe(kind, self.rank)
-        };
-        c.space = space;
-        c.max_steps = self.max_steps.unwrap_or(c.max_steps);
-        c.batch = self.batch.unwrap_or(c.batch);
-        c.lr = self.lr.unwrap_or(c.lr);
-        c.seed = self.seed.unwrap_or(c.seed);
-        c.patience = self.patience.unwrap_or(c.patience);
-        c
+        Ok(Request {
+            speakers: self.speaker_ids(ws)?,
+            plan,
+            overrides: Overrides {
+                max_steps: self.max_steps,
+                batch: self.batch,
+                lr: self.lr,
+                seed: self.seed,
+                patience: self.patience,
+            },
+            limit: self.limit,
+        })
     }
 
-    fn speaker_ids(&self, ctx: &Context) -> anyhow::Result<Vec<String>> {
+    fn speaker_ids(&self, ws: &Workspace) -> anyhow::Result<Vec<String>> {
         if let Some(s) = &self.speaker {
             return Ok(vec![s.clone()]);
         }
         if self.all {
-            return Ok(SpeakerStore::new(&ctx.home)
+            return Ok(SpeakerStore::new(&ws.home)
                 .list()?
                 .into_iter()
                 .map(|s| s.id)
@@ -149,67 +150,20 @@ fn print_event(e: &TrainEvent, json: bool) {
     }
 }
 
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let ids = args.speaker_ids(ctx)?;
-    let mut cfg = args.config();
-    let rec = ctx.recognizer(false)?;
-    let stored = speaker_sets(&ctx.home, &ids, args.limit)?;
-    let data = prepare(&rec, &stored.sets)?;
-    let job_key = crate::model::weights::sha256_hex(
-        format!("{ids:?}{}{:?}", serde_json::to_string(&cfg)?, args.limit).as_bytes(),
-    );
-    let checkpoint = ctx
-        .home
-        .root
-        .join("jobs")
-        .join(format!("{}.ckpt", &job_key[..16]));
-    if !args.resume && checkpoint.exists() {
-        std::fs::remove_file(&checkpoint)
-            .with_context(|| format!("removing stale {}", checkpoint.display()))?;
-    }
+pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
+    let req = args.request(ws)?;
+    let rec = ws.recognizer(false)?;
     let cancel = AtomicBool::new(false);
     let mut progress = |e: TrainEvent| print_event(&e, args.json);
-    let out = if let Some(name) = &args.embedding_space {
-        let out = space_job::train_space(
-            &rec,
-            &data,
-            &cfg,
-            name,
-            args.dim,
-            Some(&checkpoint),
-            &mut progress,
-            &cancel,
-        )?;
-        let path = space_job::space_path(&ctx.home, name);
-        out.space
-            .as_ref()
-            .expect("a space job returns its space")
-            .save(&path)?;
+    let out = personalize::run(ws, &rec, &req, args.resume, &mut progress, &cancel)?;
+    if let (Some(path), Plan::Space { name, dim, .. }) = (&out.space, &req.plan) {
         eprintln!(
-            "space {name} ({} speakers, m = {}) saved to {}",
-            data.len(),
-            args.dim,
+            "space {name} ({} speakers, m = {dim}) saved to {}",
+            req.speakers.len(),
             path.display()
         );
-        out
-    } else if let Some(name) = &args.from_space {
-        let path = space_job::space_path(&ctx.home, name);
-        let space = Space::load(&path, &rec.model.hash, rec.model.device())
-            .with_context(|| format!("space {name}"))?;
-        cfg.spec = space.meta.spec.clone();
-        space_job::fit_embeddings(&rec, &data, &cfg, &space, &mut progress, &cancel)?
-    } else {
-        job::run(
-            &rec,
-            &data,
-            &cfg,
-            None,
-            Some(&checkpoint),
-            &mut progress,
-            &cancel,
-        )?
-    };
-    for r in save_results(&ctx.home, &rec, &cfg, &stored, &out)? {
+    }
+    for r in &out.saved {
         let line = serde_json::json!({
             "speaker": r.speaker, "submodel": r.submodel, "base_wer": r.base_wer, "wer": r.wer,
             "steps": r.steps, "best_step": r.best_step, "seconds": out.seconds,
@@ -228,6 +182,5 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let _ = std::fs::remove_file(&checkpoint);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{Context, read_audio_files};
+use super::read_audio_files;
 use crate::dataset::load_set;
 use crate::features::SAMPLE_RATE;
+use crate::library::latest_by_speaker;
 use crate::recognizer::Recognizer;
-use crate::serve::{SubmodelCache, latest_by_speaker, transcribe_mixed};
+use crate::serve::{SubmodelCache, transcribe_mixed};
+use crate::workflow::Workspace;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,15 +40,15 @@ pub struct Args {
     full_context: bool,
 }
 
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let rec = ctx.recognizer(args.full_context)?;
+pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
+    let rec = ws.recognizer(args.full_context)?;
     if let Some(manifest) = &args.manifest {
-        return run_manifest(ctx, &rec, manifest, &args);
+        return run_manifest(ws, &rec, manifest, &args);
     }
     let sub = args
         .submodel
         .as_deref()
-        .map(|id| ctx.submodel(id, &rec))
+        .map(|id| ws.submodel(id, &rec))
         .transpose()?;
     let (good, failed) = read_audio_files(&args.files);
     for (i, samples) in good {
@@ -73,7 +75,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
 /// `--manifest`: every utterance with its speaker's newest submodel, speakers mixed in batches.
 fn run_manifest(
-    ctx: &Context,
+    ws: &Workspace,
     rec: &Recognizer,
     manifest: &Path,
     args: &Args,
@@ -82,7 +84,7 @@ fn run_manifest(
     for e in &bad {
         eprintln!("error: {e}");
     }
-    let latest = latest_by_speaker(&ctx.home)?;
+    let latest = latest_by_speaker(&ws.home)?;
     let paths: Vec<PathBuf> = utts.iter().map(|u| u.audio.clone()).collect();
     let (good, failed) = read_audio_files(&paths);
     let audios: Vec<&[f32]> = good.iter().map(|(_, s)| s.as_slice()).collect();
@@ -96,7 +98,7 @@ fn run_manifest(
         })
         .collect();
     let cache = SubmodelCache::new(
-        ctx.home.clone(),
+        ws.home.clone(),
         &rec.model.hash,
         rec.model.device().clone(),
         args.cache,

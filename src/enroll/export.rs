@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::EnrollError;
-use crate::store::atomic::{create_private_dir_all, write_atomic};
 use crate::store::speakers::{Speaker, StoreError, StoredUtterance};
+use crate::util::atomic::{create_private_dir_all, write_atomic};
 
 /// What an export wrote.
 #[derive(Debug)]

@@ -64,7 +64,11 @@ pub fn import(
     let mut batch = speaker.begin()?;
     for u in &items {
         let outcome = match check_item(u) {
-            Ok(samples) => Ok(batch.add(&samples, u.text.trim(), None)?.clone()),
+            Ok(samples) => {
+                let text = u.text.trim();
+                let split = super::split::split_for(text).to_string();
+                Ok(batch.add(&samples, text, None, &split)?.clone())
+            }
             Err(e) => Err(e),
         };
         progress(&outcome);

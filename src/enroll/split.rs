@@ -50,6 +50,17 @@ pub fn split_for(text: &str) -> Split {
     }
 }
 
+/// Splits utterances into `(train, heldout)` by their text, keeping their order.
+pub fn partition(
+    utts: Vec<crate::dataset::Utterance>,
+) -> (
+    Vec<crate::dataset::Utterance>,
+    Vec<crate::dataset::Utterance>,
+) {
+    utts.into_iter()
+        .partition(|u| split_for(&u.text) == Split::Train)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

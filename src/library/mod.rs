@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 
-use crate::store::{Home, atomic};
+use crate::store::Home;
 use crate::submodel::{Submodel, SubmodelError, SubmodelMeta};
+use crate::util::atomic;
 
 /// File extension of library entries.
 const EXT: &str = "safetensors";
@@ -157,7 +158,7 @@ pub fn entry(home: &Home, id: &str) -> Result<Entry, LibraryError> {
     })
 }
 
-/// Highest version of `speaker` in the library, by file name.
+/// Highest version number used by any file named `<speaker>-v<N>` (so a new id never collides).
 fn latest_version(home: &Home, speaker: &str) -> Result<Option<u32>, LibraryError> {
     Ok(ids(home)?
         .iter()
@@ -165,10 +166,53 @@ fn latest_version(home: &Home, speaker: &str) -> Result<Option<u32>, LibraryErro
         .max())
 }
 
-/// Id of `speaker`'s newest submodel, if any.
+/// The one definition of "a speaker's newest submodel": among the entries whose metadata names
+/// the speaker, the highest version (ids without a version count as 0), then the latest created.
+fn newest<'a>(entries: impl Iterator<Item = &'a Entry>) -> Option<&'a Entry> {
+    entries.max_by_key(|e| (e.version().unwrap_or(0), e.meta.created, e.id.clone()))
+}
+
+/// Id of `speaker`'s newest submodel, if any (see [`newest`]).
 pub fn latest(home: &Home, speaker: &str) -> Result<Option<String>, LibraryError> {
     check_name(speaker)?;
-    Ok(latest_version(home, speaker)?.map(|v| format!("{speaker}-v{v}")))
+    let (entries, _) = list(home)?;
+    Ok(newest(entries.iter().filter(|e| e.meta.speaker == speaker)).map(|e| e.id.clone()))
+}
+
+/// Every speaker's newest submodel id, by speaker (the same rule as [`latest`]).
+pub fn latest_by_speaker(
+    home: &Home,
+) -> Result<std::collections::HashMap<String, String>, LibraryError> {
+    let (entries, _) = list(home)?;
+    let mut speakers: Vec<&str> = entries.iter().map(|e| e.meta.speaker.as_str()).collect();
+    speakers.dedup();
+    Ok(speakers
+        .into_iter()
+        .filter_map(|s| {
+            newest(entries.iter().filter(|e| e.meta.speaker == s))
+                .map(|e| (s.to_string(), e.id.clone()))
+        })
+        .collect())
+}
+
+/// Ids of the submodels whose metadata names speaker `speaker` (unreadable files are ignored).
+pub fn of_speaker(home: &Home, speaker: &str) -> Result<Vec<String>, LibraryError> {
+    let (entries, _unreadable) = list(home)?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| e.meta.speaker == speaker)
+        .map(|e| e.id)
+        .collect())
+}
+
+/// What a user names a submodel by: a library id, or the path of a `.safetensors` file outside
+/// the library. Returns the file to load.
+pub fn resolve(home: &Home, id_or_path: &str) -> Result<PathBuf, LibraryError> {
+    let p = Path::new(id_or_path);
+    if p.extension().is_some_and(|e| e == EXT) && p.is_file() {
+        return Ok(p.to_path_buf());
+    }
+    existing_path(home, id_or_path)
 }
 
 /// Id the next version of `speaker` gets: `<speaker>-v<N+1>` (`-v1` for a new speaker).
@@ -180,13 +224,30 @@ pub fn next_id(home: &Home, speaker: &str) -> Result<String, LibraryError> {
     ))
 }
 
-/// Adds a freshly trained submodel as the next version of its speaker: assigns `meta.id`, sets
-/// `meta.parent` to the previous version when the trainer left it empty (the lineage chain),
-/// saves atomically and returns the path.
-pub fn add(home: &Home, sub: &mut Submodel) -> Result<PathBuf, LibraryError> {
-    let speaker = sub.meta.speaker.clone();
+/// Holds the home's exclusive lock (a `flock` on `<home>/.lock`) until dropped, so that
+/// allocating a version and writing it is one step for every attune process on this home.
+pub struct LibraryLock {
+    _file: std::fs::File,
+}
+
+/// Takes the library lock, waiting for another process that holds it.
+pub fn lock(home: &Home) -> Result<LibraryLock, LibraryError> {
     let dir = home.library_dir();
     atomic::create_private_dir_all(&dir).map_err(io(&dir))?;
+    let path = home.lock_path();
+    let file = atomic::open_private(&path).map_err(io(&path))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| io(&path)(e.into()))?;
+    Ok(LibraryLock { _file: file })
+}
+
+/// Adds a freshly trained submodel as the next version of its speaker: assigns `meta.id`, sets
+/// `meta.parent` to the previous version when the trainer left it empty (the lineage chain),
+/// saves atomically and returns the path — all under the library lock, so two jobs of one
+/// speaker get two versions.
+pub fn add(home: &Home, sub: &mut Submodel) -> Result<PathBuf, LibraryError> {
+    let _lock = lock(home)?;
+    let speaker = sub.meta.speaker.clone();
     let previous = latest(home, &speaker)?;
     let id = next_id(home, &speaker)?;
     let path = path_of(home, &id)?;
@@ -245,8 +306,7 @@ pub fn import(
     if path.exists() && !force {
         return Err(LibraryError::Exists { id, path });
     }
-    let dir = home.library_dir();
-    atomic::create_private_dir_all(&dir).map_err(io(&dir))?;
+    let _lock = lock(home)?;
     atomic::write_atomic(&path, &bytes).map_err(io(&path))?;
     Ok(Entry {
         id,
@@ -260,6 +320,7 @@ pub fn import(
 /// files of interrupted writes. Returns what was removed.
 pub fn remove(home: &Home, id: &str) -> Result<Vec<PathBuf>, LibraryError> {
     let main = existing_path(home, id)?;
+    let _lock = lock(home)?;
     let dir = home.library_dir();
     let (side, temp) = (format!("{id}."), format!(".{id}.{EXT}.tmp-"));
     let mut removed = Vec::new();

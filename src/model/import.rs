@@ -58,12 +58,12 @@ pub fn import_dir(dir: &Path, name: &str) -> Result<Imported, ModelError> {
 
 /// Writes `imported` into `out` (`model.safetensors` + `tokenizer.json`); returns the model path.
 pub fn write_base(imported: &Imported, out: &Path) -> Result<PathBuf, ModelError> {
-    crate::store::atomic::create_private_dir_all(out).map_err(|e| ModelError::io(out, e))?;
+    crate::util::atomic::create_private_dir_all(out).map_err(|e| ModelError::io(out, e))?;
     let bytes = encode_base(&imported.config, &imported.tensors)?;
     let model = model_file(out);
-    crate::store::atomic::write_atomic(&model, &bytes).map_err(|e| ModelError::io(&model, e))?;
+    crate::util::atomic::write_atomic(&model, &bytes).map_err(|e| ModelError::io(&model, e))?;
     let tok = tokenizer_file(out);
-    crate::store::atomic::write_atomic(&tok, &imported.tokenizer)
+    crate::util::atomic::write_atomic(&tok, &imported.tokenizer)
         .map_err(|e| ModelError::io(&tok, e))?;
     Ok(model)
 }

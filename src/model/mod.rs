@@ -65,7 +65,7 @@ impl Whisper {
     pub fn load(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), ModelError> {
         let file = weights::model_file(dir);
         let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
-        let hash = weights::sha256_hex(&bytes);
+        let hash = crate::util::hash::sha256_hex(&bytes);
         let (config, weights) = weights::decode_base(&bytes, &file, device)?;
         drop(bytes);
         let tokenizer = Tokenizer::load(&weights::tokenizer_file(dir))?;

@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor};
 
 use super::weights::{RawTensor, Weights, sinusoids};
 use super::{ModelError, Whisper, WhisperConfig};
-use crate::submodel::adapters::Rng;
+use crate::util::rng::Rng;
 
 /// Names and shapes of every stored tensor of `cfg` (HF Whisper names; the encoder's sinusoidal
 /// positions are not stored).

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::ModelError;
 use super::config::WhisperConfig;
@@ -182,12 +181,6 @@ pub fn sinusoids(length: usize, channels: usize) -> Vec<f32> {
         }
     }
     out
-}
-
-/// Hex SHA-256 of bytes: identifies a base (and checks submodel compatibility).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// File names inside a base directory.

@@ -232,13 +232,3 @@ pub fn transcribe_mixed(
         .map(|t| t.expect("every utterance is in one group"))
         .collect())
 }
-
-/// Each speaker's newest submodel id in the library (speakers without one are absent).
-pub fn latest_by_speaker(home: &Home) -> Result<HashMap<String, String>, LibraryError> {
-    let (entries, _) = library::list(home)?;
-    // Listed by speaker then version: the last entry of a speaker wins.
-    Ok(entries
-        .into_iter()
-        .map(|e| (e.meta.speaker, e.id))
-        .collect())
-}

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use candle_core::{Device, Tensor};
 
 use crate::model::WhisperConfig;
-use crate::submodel::adapters::Rng;
 use crate::submodel::file::FORMAT_VERSION;
 use crate::submodel::{AdapterTable, Spec, Submodel, SubmodelMeta};
+use crate::util::rng::Rng;
 
 /// Whether a tensor is one of those a fresh submodel holds at zero (its output half).
 fn is_output_half(name: &str) -> bool {

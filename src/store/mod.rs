@@ -1,7 +1,6 @@
-//! The attune home directory: where speakers, submodels, logs and imported bases live, and
-//! how files in it are written (atomically, private).
+//! The attune home directory: its layout (speakers, library, spaces, jobs, bases, logs) and the
+//! speakers' stored files. It knows where things are, not the rules of enrollment or the library.
 
-pub mod atomic;
 pub mod recordings;
 pub mod speakers;
 
@@ -39,15 +38,41 @@ impl Home {
 
     /// Creates the home (mode 0700) if missing.
     pub fn ensure(&self) -> std::io::Result<()> {
-        atomic::create_private_dir_all(&self.root)
+        crate::util::atomic::create_private_dir_all(&self.root)
     }
 
-    /// Path of submodel `id` in the library; an existing file path is taken as is.
-    pub fn submodel_path(&self, id: &str) -> PathBuf {
-        let p = Path::new(id);
-        if p.extension().is_some_and(|e| e == "safetensors") && p.exists() {
-            return p.to_path_buf();
+    pub fn spaces_dir(&self) -> PathBuf {
+        self.root.join("spaces")
+    }
+    /// Checkpoints and descriptions of unfinished training jobs.
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.root.join("jobs")
+    }
+    /// The home-wide lock file (library versions and other cross-process mutations).
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join(".lock")
+    }
+    /// Folders being deleted (a delete renames into here first, then removes).
+    pub fn trash_dir(&self) -> PathBuf {
+        self.root.join("trash")
+    }
+
+    /// Finishes deletes a crash interrupted: removes everything left in the trash.
+    pub fn empty_trash(&self) -> std::io::Result<()> {
+        let trash = self.trash_dir();
+        let entries = match std::fs::read_dir(&trash) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for e in entries {
+            let path = e?.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
         }
-        self.library_dir().join(format!("{id}.safetensors"))
+        Ok(())
     }
 }

@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::{create_private_dir_all, write_atomic};
 use super::speakers::{Speaker, StoreError};
 use crate::audio::{SAMPLE_RATE, write_wav_16k};
 use crate::dataset::{ManifestLine, Utterance};
-use crate::enroll::split::{Split, split_for};
+use crate::util::atomic::{create_private_dir_all, write_atomic};
 
 /// One line of a speaker's `manifest.jsonl`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,7 +20,10 @@ pub struct StoredUtterance {
     /// The prompt shown, when what was said (`text`) differs from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    pub split: Split,
+    /// Which part of the data the enrollment rules put this utterance in when it was stored
+    /// (`train`, `heldout`); a label the store keeps, not a rule it applies.
+    #[serde(default)]
+    pub split: String,
 }
 
 impl StoredUtterance {
@@ -146,13 +148,14 @@ impl Batch {
         &self.added
     }
 
-    /// Stages one utterance: 16 kHz mono samples, what was said, and the prompt shown (kept only
-    /// when it differs from `text`).
+    /// Stages one utterance: 16 kHz mono samples, what was said, the prompt shown (kept only
+    /// when it differs from `text`) and its split label.
     pub fn add(
         &mut self,
         samples: &[f32],
         text: &str,
         prompt: Option<&str>,
+        split: &str,
     ) -> Result<&StoredUtterance, StoreError> {
         let name = format!("{:05}.wav", self.next);
         write_wav_16k(&self.staging.join(&name), samples)?;
@@ -166,7 +169,7 @@ impl Batch {
                 speaker: Some(self.speaker.id.clone()),
             },
             prompt: prompt.filter(|p| *p != text).map(str::to_string),
-            split: split_for(text),
+            split: split.to_string(),
         });
         Ok(self.added.last().expect("just pushed"))
     }
@@ -214,7 +217,7 @@ trait PrivateMode {
 impl PrivateMode for OpenOptions {
     fn mode_private(&mut self) -> &mut Self {
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(self, super::atomic::PRIVATE_FILE_MODE);
+        std::os::unix::fs::OpenOptionsExt::mode(self, crate::util::atomic::PRIVATE_FILE_MODE);
         self
     }
 }

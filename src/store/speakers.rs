@@ -10,28 +10,26 @@
 //! ```
 //!
 //! A manifest line: `{"audio_filepath": "recordings/00001.wav", "text": "...", "duration": 1.23,
-//! "speaker": "<id>", "prompt": "..." (only when what was said differs), "split": "train"|"heldout"}`.
-//! Paths are relative to the speaker folder. The split is fixed when an utterance is stored
-//! ([`crate::enroll::split`]: by phrase, ~20 % held out) and never changes afterwards.
+//! "speaker": "<id>", "prompt": "..." (only when what was said differs), "split": "train"|…}`.
+//! Paths are relative to the speaker folder. Which utterances train and which evaluate is not the
+//! store's business: the enrollment rules (`enroll::split`) derive it from the text; the
+//! `split` key is the label they gave when the utterance was stored, kept for people and tools.
 //!
-//! **For the training engine:** [`speaker_utterances`]`(home, id)` returns `(train, heldout)` as
-//! [`Utterance`]s with absolute audio paths and `speaker: Some(id)`; [`Speaker::manifest_hash`]
-//! identifies the data a submodel was trained on.
+//! [`Speaker::utterances`] returns the stored utterances with absolute audio paths and
+//! `speaker: Some(id)`; [`Speaker::manifest_hash`] identifies the data a submodel was trained on.
 //!
 //! Writes go through [`super::recordings::Batch`], which stages new recordings and commits the
 //! manifest last, so an import that fails leaves what is stored untouched.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::Home;
-use super::atomic::{create_private_dir_all, write_atomic};
 pub use super::recordings::{Batch, StoredUtterance};
 use crate::audio::AudioError;
 use crate::dataset::Utterance;
-use crate::enroll::split::Split;
+use crate::util::atomic::{create_private_dir_all, write_atomic};
 
 /// Longest accepted speaker id.
 pub const MAX_ID_LEN: usize = 64;
@@ -58,8 +56,6 @@ pub enum StoreError {
     Corrupt { path: PathBuf, what: String },
     #[error(transparent)]
     Audio(#[from] AudioError),
-    #[error(transparent)]
-    Library(#[from] crate::library::LibraryError),
 }
 
 impl StoreError {
@@ -100,31 +96,9 @@ impl SpeakerInfo {
             name: name.unwrap_or(id).to_string(),
             notes: String::new(),
             consent: None,
-            created: now_secs(),
+            created: crate::util::time::now_secs(),
         }
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// The UTC calendar date (`YYYY-MM-DD`) of a Unix time.
-pub fn date_of(secs: u64) -> String {
-    // Howard Hinnant's civil-from-days.
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// Checks that `id` can name a folder safely: 1–64 characters from `A–Z a–z 0–9 . _ -`, not
@@ -210,35 +184,22 @@ impl Speaker {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(StoreError::io(&path)(e)),
         };
-        Ok(crate::model::weights::sha256_hex(&bytes))
+        Ok(crate::util::hash::sha256_hex(&bytes))
     }
 
-    /// `(train, heldout)` utterances with absolute audio paths.
-    pub fn utterances(&self) -> Result<(Vec<Utterance>, Vec<Utterance>), StoreError> {
-        let (mut train, mut heldout) = (Vec::new(), Vec::new());
-        for u in self.manifest()? {
-            let split = u.split;
-            let utt = u.to_utterance(&self.dir, &self.id);
-            match split {
-                Split::Train => train.push(utt),
-                Split::Heldout => heldout.push(utt),
-            }
-        }
-        Ok((train, heldout))
+    /// Every stored utterance with its absolute audio path, in manifest order.
+    pub fn utterances(&self) -> Result<Vec<Utterance>, StoreError> {
+        Ok(self
+            .manifest()?
+            .iter()
+            .map(|u| u.to_utterance(&self.dir, &self.id))
+            .collect())
     }
 
     /// Starts adding utterances (locks the speaker until the batch is committed or dropped).
     pub fn begin(&self) -> Result<Batch, StoreError> {
         Batch::begin(self)
     }
-}
-
-/// The training engine's entry point: a stored speaker's `(train, heldout)` utterances.
-pub fn speaker_utterances(
-    home: &Home,
-    id: &str,
-) -> Result<(Vec<Utterance>, Vec<Utterance>), StoreError> {
-    SpeakerStore::new(home).open(id)?.utterances()
 }
 
 /// The speakers of one home.
@@ -302,30 +263,22 @@ impl SpeakerStore {
         Ok(ids.iter().filter_map(|id| self.open(id).ok()).collect())
     }
 
-    /// Removes a speaker's folder (recordings, manifest, prompts, info) and every library
-    /// submodel trained for it, with all of their side files. Returns the submodel ids removed.
-    pub fn remove(&self, id: &str) -> Result<Vec<String>, StoreError> {
+    /// Removes a speaker's folder (recordings, manifest, prompts, info) atomically: under the
+    /// speaker's lock the folder is renamed into `<home>/trash/`, then deleted. A crash in between
+    /// leaves it in the trash, which [`Home::empty_trash`] finishes on the next start. What else
+    /// belongs to the speaker (submodels, checkpoints, space rows) is the caller's cascade.
+    pub fn remove(&self, id: &str) -> Result<(), StoreError> {
         let sp = self.open(id)?;
-        // Hold the lock while removing so that no batch commits into a half-removed folder.
         let batch = sp.begin()?;
-        let submodels = submodels_of(&self.home, id)?;
-        for sub in &submodels {
-            crate::library::remove(&self.home, sub)?;
-        }
+        let trash = self.home.trash_dir();
+        create_private_dir_all(&trash).map_err(StoreError::io(&trash))?;
+        let doomed = trash.join(format!("{id}.{}", std::process::id()));
+        std::fs::rename(&sp.dir, &doomed).map_err(StoreError::io(&sp.dir))?;
+        crate::util::atomic::sync_dir(&self.dir).map_err(StoreError::io(&self.dir))?;
         drop(batch);
-        std::fs::remove_dir_all(&sp.dir).map_err(StoreError::io(&sp.dir))?;
-        Ok(submodels)
+        std::fs::remove_dir_all(&doomed).map_err(StoreError::io(&doomed))?;
+        Ok(())
     }
-}
-
-/// Ids of the library's submodels trained for speaker `id` (unreadable files are ignored).
-pub fn submodels_of(home: &Home, id: &str) -> Result<Vec<String>, StoreError> {
-    let (entries, _unreadable) = crate::library::list(home)?;
-    Ok(entries
-        .into_iter()
-        .filter(|e| e.meta.speaker == id)
-        .map(|e| e.id)
-        .collect())
 }
 
 #[cfg(test)]
@@ -343,12 +296,5 @@ mod tests {
             validate_id(good).unwrap();
         }
         assert!(validate_id(&"x".repeat(65)).is_err());
-    }
-
-    #[test]
-    fn dates_are_civil_utc() {
-        assert_eq!(date_of(0), "1970-01-01");
-        assert_eq!(date_of(951_782_400), "2000-02-29");
-        assert_eq!(date_of(1_798_761_599), "2026-12-31");
     }
 }

@@ -8,6 +8,7 @@ use candle_core::{D, Device, Result, Tensor, Var};
 use super::{Kind, Spec};
 use crate::model::WhisperConfig;
 use crate::model::layers::{AttnKind, Hooks, Proj, Site, Stack};
+use crate::util::rng::Rng;
 
 /// Every LoRA site of a config: q and v of encoder self-attention and of decoder self- and
 /// cross-attention (PEFT `target_modules = ["q_proj", "v_proj"]`).
@@ -76,22 +77,6 @@ pub fn tensor_shapes(spec: &Spec, cfg: &WhisperConfig) -> Vec<(String, Vec<usize
                 ]
             })
             .collect(),
-    }
-}
-
-/// A deterministic xorshift generator for initialisation (no global RNG state).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    /// Uniform in [-1, 1).
-    pub fn uniform(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 }
 

@@ -8,8 +8,8 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{AdapterTable, Spec, SubmodelError};
-use crate::model::weights::sha256_hex;
 use crate::tensor_io;
+use crate::util::hash::sha256_hex;
 
 /// Version of the submodel file layout.
 pub const FORMAT_VERSION: u32 = 1;
@@ -84,7 +84,7 @@ impl Submodel {
     /// Writes atomically (temp file, fsync, rename), mode 0600.
     pub fn save(&mut self, path: &Path) -> Result<(), SubmodelError> {
         let bytes = self.to_bytes()?;
-        crate::store::atomic::write_atomic(path, &bytes).map_err(|source| SubmodelError::Io {
+        crate::util::atomic::write_atomic(path, &bytes).map_err(|source| SubmodelError::Io {
             file: path.to_path_buf(),
             source,
         })

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use safetensors::{Dtype, tensor::TensorView};
 
 use super::{Kind, Submodel};
-use crate::store::atomic;
+use crate::util::atomic;
 
 /// Errors exporting to PEFT.
 #[derive(Debug, thiserror::Error)]

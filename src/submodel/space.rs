@@ -8,11 +8,12 @@ use std::path::Path;
 use candle_core::{Device, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::adapters::{Rng, tensor_shapes};
+use super::adapters::tensor_shapes;
 use super::{AdapterTable, Kind, Spec, SubmodelError};
 use crate::model::WhisperConfig;
-use crate::store::atomic::write_private_file;
 use crate::tensor_io;
+use crate::util::atomic::write_private_file;
+use crate::util::rng::Rng;
 
 const HEADER_KEY: &str = "attune_space";
 
@@ -105,7 +106,7 @@ impl Space {
             spec,
             base_hash: base_hash.into(),
             speakers: speakers.to_vec(),
-            created: crate::store::speakers::now_secs(),
+            created: crate::util::time::now_secs(),
         };
         Ok(Self { meta, g, b, e })
     }

@@ -7,13 +7,12 @@ use std::path::Path;
 use candle_core::{Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
-use super::data::Sampler;
-use super::job::SpeakerData;
+use super::data::{Sampler, SpeakerData};
 use super::optim::RowAdamW;
 use super::{TrainConfig, TrainError};
-use crate::store::atomic::write_private_file;
 use crate::submodel::AdapterTable;
 use crate::tensor_io;
+use crate::util::atomic::write_private_file;
 
 const HEADER_KEY: &str = "job";
 

@@ -1,19 +1,28 @@
-//! Training examples: log-mel features at the job's fixed encoder context plus teacher-forcing
-//! token sequences; per-speaker shuffled batches and deterministic SpecAugment-style masking.
+//! Training examples: log-mel features at each utterance's own (inference) encoder context plus
+//! teacher-forcing token sequences; steps bucketed by context; per-speaker shuffled batches and
+//! deterministic SpecAugment-style masking.
 
 use candle_core::{Device, Result, Tensor};
 
 use crate::features::{self, MelFrontend};
 use crate::model::{ModelError, Tokenizer, WhisperConfig};
-use crate::submodel::adapters::Rng;
+use crate::util::rng::Rng;
 
 /// One utterance ready for training.
 #[derive(Clone, Debug)]
 pub struct Example {
-    /// `[n_mels, frames]` row-major log-mel at the job's context length.
+    /// `[n_mels, frames]` row-major log-mel at the utterance's dynamic context.
     pub mel: Vec<f32>,
     /// `prompt ‖ text tokens ‖ <|endoftext|>`.
     pub tokens: Vec<u32>,
+}
+
+/// One speaker's data for a job.
+pub struct SpeakerData {
+    pub id: String,
+    pub train: Vec<Example>,
+    /// Held-out audio (16 kHz) and what was said.
+    pub heldout: Vec<(Vec<f32>, String)>,
 }
 
 /// Builds an example; `text` is what was said.
@@ -35,13 +44,9 @@ pub fn example(
     })
 }
 
-/// The encoder context a job uses: enough for its longest utterance (dynamic context rules).
-pub fn job_frames(lengths: impl IntoIterator<Item = usize>) -> usize {
-    lengths
-        .into_iter()
-        .map(|n| features::context_frames(n, false))
-        .max()
-        .unwrap_or(features::FRAME_GRANULE)
+/// The encoder context an utterance of `samples` trains at: the one inference decodes it at.
+pub fn example_frames(samples: usize) -> usize {
+    features::context_frames(samples, false)
 }
 
 /// Masking applied to training mels: up to `time_masks` spans of ≤ `max_time` frames and
@@ -86,59 +91,80 @@ impl SpecAugment {
     }
 }
 
-/// Tensors for one step: mel `[B, n_mels, F]`, decoder input `[B, L]`, targets `[B, L]` and a
-/// per-position loss weight `[B, L]` (0 on prompt and padding).
+/// Tensors for one encoder context of a step: mel `[B, n_mels, F]`, decoder input `[B, L]`,
+/// targets `[B, L]`, a per-position loss weight `[B, L]` (0 on prompt and padding), and each
+/// row's adapter-table row.
 pub struct StepBatch {
     pub mel: Tensor,
     pub input: Tensor,
     pub target: Tensor,
     pub weight: Tensor,
+    pub ids: Vec<u32>,
 }
 
-/// Assembles a batch. `groups[g]` are the examples of one speaker in this step; each speaker's
-/// token weights sum to 1, so the loss is the sum over speakers of each speaker's mean.
+/// Assembles one step. `groups[g] = (table row, examples of that speaker in this step)`; each
+/// speaker's token weights sum to 1, so the loss is the sum over speakers of each speaker's mean.
+/// Every example keeps its own encoder context (the one inference uses for it): the step is one
+/// batch per distinct context, in increasing order.
 pub fn assemble(
-    groups: &[Vec<(&Example, u64)>],
+    groups: &[(u32, Vec<(&Example, u64)>)],
     n_mels: usize,
     prompt_len: usize,
     augment: SpecAugment,
     eot: u32,
     dev: &Device,
-) -> Result<StepBatch> {
-    let all: Vec<(&Example, u64)> = groups.iter().flatten().copied().collect();
-    let b = all.len();
-    let frames = all[0].0.mel.len() / n_mels;
-    let l = all
-        .iter()
-        .map(|(e, _)| e.tokens.len() - 1)
-        .max()
-        .unwrap_or(1);
-    let mut mel = Vec::with_capacity(b * n_mels * frames);
-    let (mut input, mut target, mut weight) =
-        (vec![eot; b * l], vec![eot; b * l], vec![0f32; b * l]);
-    let mut row = 0;
-    for group in groups {
+) -> Result<Vec<StepBatch>> {
+    // (row, example, seed, weight per target token) for every example of the step.
+    let mut all = Vec::new();
+    for (row, group) in groups {
         let n_tokens: usize = group.iter().map(|(e, _)| e.tokens.len() - prompt_len).sum();
         for (e, seed) in group {
-            let mut m = e.mel.clone();
-            augment.apply(&mut m, n_mels, &mut Rng::new(*seed));
-            mel.extend(m);
-            for p in 0..e.tokens.len() - 1 {
-                input[row * l + p] = e.tokens[p];
-                target[row * l + p] = e.tokens[p + 1];
-                if p + 1 >= prompt_len {
-                    weight[row * l + p] = 1.0 / n_tokens as f32;
-                }
-            }
-            row += 1;
+            all.push((*row, *e, *seed, 1.0 / n_tokens.max(1) as f32));
         }
     }
-    Ok(StepBatch {
-        mel: Tensor::from_vec(mel, (b, n_mels, frames), dev)?,
-        input: Tensor::from_vec(input, (b, l), dev)?,
-        target: Tensor::from_vec(target, (b, l), dev)?,
-        weight: Tensor::from_vec(weight, (b, l), dev)?,
-    })
+    let mut contexts: Vec<usize> = all
+        .iter()
+        .map(|(_, e, _, _)| e.mel.len() / n_mels)
+        .collect();
+    contexts.sort_unstable();
+    contexts.dedup();
+    contexts
+        .into_iter()
+        .map(|frames| {
+            let rows: Vec<_> = all
+                .iter()
+                .filter(|(_, e, _, _)| e.mel.len() / n_mels == frames)
+                .collect();
+            let b = rows.len();
+            let l = rows
+                .iter()
+                .map(|(_, e, _, _)| e.tokens.len() - 1)
+                .max()
+                .unwrap_or(1);
+            let mut mel = Vec::with_capacity(b * n_mels * frames);
+            let (mut input, mut target, mut weight) =
+                (vec![eot; b * l], vec![eot; b * l], vec![0f32; b * l]);
+            for (r, (_, e, seed, w)) in rows.iter().enumerate() {
+                let mut m = e.mel.clone();
+                augment.apply(&mut m, n_mels, &mut Rng::new(*seed));
+                mel.extend(m);
+                for p in 0..e.tokens.len() - 1 {
+                    input[r * l + p] = e.tokens[p];
+                    target[r * l + p] = e.tokens[p + 1];
+                    if p + 1 >= prompt_len {
+                        weight[r * l + p] = *w;
+                    }
+                }
+            }
+            Ok(StepBatch {
+                mel: Tensor::from_vec(mel, (b, n_mels, frames), dev)?,
+                input: Tensor::from_vec(input, (b, l), dev)?,
+                target: Tensor::from_vec(target, (b, l), dev)?,
+                weight: Tensor::from_vec(weight, (b, l), dev)?,
+                ids: rows.iter().map(|(row, ..)| *row).collect(),
+            })
+        })
+        .collect()
 }
 
 /// A speaker's endless stream of batches: reshuffles its examples every epoch (seeded).

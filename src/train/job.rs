@@ -8,21 +8,13 @@ use std::time::Instant;
 use candle_core::D;
 
 use super::checkpoint::{Checkpoint, SpeakerState};
-use super::data::{Example, assemble};
+use super::data::{Example, SpeakerData, assemble};
 use super::optim::{RowAdamW, schedule};
 use super::params::Params;
 use super::{TrainConfig, TrainError, TrainEvent};
 use crate::eval::{Normalizer, corpus, score};
 use crate::recognizer::Recognizer;
 use crate::submodel::AdapterTable;
-
-/// One speaker's data for a job.
-pub struct SpeakerData {
-    pub id: String,
-    pub train: Vec<Example>,
-    /// Held-out audio (16 kHz) and what was said.
-    pub heldout: Vec<(Vec<f32>, String)>,
-}
 
 /// What a job produced for one speaker.
 #[derive(Debug, Clone)]
@@ -157,6 +149,8 @@ pub fn run(
         })
     };
     let start = Instant::now();
+    // The ETA counts only the steps this process ran (a resumed job's clock starts at resume).
+    let first_step = step;
     let prompt_len = wcfg.prompt().len();
     let mut cancelled = false;
     loop {
@@ -184,7 +178,6 @@ pub fn run(
         }
         let present: Vec<bool> = states.iter().map(|s| !s.done).collect();
         let mut groups = Vec::new();
-        let mut ids = Vec::new();
         for (i, (sp, st)) in speakers
             .iter()
             .zip(states.iter_mut())
@@ -198,10 +191,9 @@ pub fn run(
                 .enumerate()
                 .map(|(k, &e)| (&sp.train[e], st.seed ^ (own_step << 16) ^ k as u64))
                 .collect();
-            ids.extend(std::iter::repeat_n(i as u32, group.len()));
-            groups.push(group);
+            groups.push((i as u32, group));
         }
-        let batch = assemble(
+        let buckets = assemble(
             &groups,
             wcfg.n_mels,
             prompt_len,
@@ -209,16 +201,28 @@ pub fn run(
             wcfg.tokens.eot,
             &dev,
         )?;
-        let hooks = params.table()?.gather(&ids)?;
-        let audio = model.encode(&batch.mel, &hooks, true)?;
-        let h = model.decoder.forward(&batch.input, &audio, &hooks, true)?;
-        let logp = candle_nn::ops::log_softmax(&model.decoder.logits(&h)?, D::Minus1)?;
-        let nll = logp
-            .gather(&batch.target.unsqueeze(2)?, 2)?
-            .squeeze(2)?
-            .neg()?; // [B, L]
-        let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
-        let loss = per_row.sum_all()?;
+        let table = params.table()?;
+        let mut loss: Option<candle_core::Tensor> = None;
+        let mut losses = vec![None; speakers.len()];
+        let mut row_losses = Vec::new();
+        for batch in &buckets {
+            let hooks = table.gather(&batch.ids)?;
+            let audio = model.encode(&batch.mel, &hooks, true)?;
+            let h = model.decoder.forward(&batch.input, &audio, &hooks, true)?;
+            let logp = candle_nn::ops::log_softmax(&model.decoder.logits(&h)?, D::Minus1)?;
+            let nll = logp
+                .gather(&batch.target.unsqueeze(2)?, 2)?
+                .squeeze(2)?
+                .neg()?; // [B, L]
+            let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
+            let sum = per_row.sum_all()?;
+            loss = Some(match loss {
+                Some(l) => (l + sum)?,
+                None => sum,
+            });
+            row_losses.push((per_row, &batch.ids));
+        }
+        let loss = loss.expect("a step has at least one example");
         let grads = loss.backward()?;
         let lr: Vec<f64> = opt
             .steps
@@ -229,13 +233,14 @@ pub fn run(
         let shared_lr = schedule(opt_shared.steps[0], cfg.warmup, cfg.max_steps, cfg.lr);
         opt_shared.step(&shared_vars, &grads, &[true], &[shared_lr])?;
         step += 1;
-        let rows = per_row.to_vec1::<f32>()?;
-        let mut losses = vec![None; speakers.len()];
-        for (r, &i) in rows.iter().zip(&ids) {
-            *losses[i as usize].get_or_insert(0.0) += *r as f64;
+        for (per_row, ids) in row_losses {
+            for (r, &i) in per_row.to_vec1::<f32>()?.iter().zip(ids) {
+                *losses[i as usize].get_or_insert(0.0) += *r as f64;
+            }
         }
         let elapsed = start.elapsed().as_secs_f64();
-        let eta = elapsed / step.max(1) as f64 * (cfg.max_steps - step) as f64;
+        let eta =
+            elapsed / (step - first_step).max(1) as f64 * cfg.max_steps.saturating_sub(step) as f64;
         progress(TrainEvent::Step {
             step,
             loss: loss.to_scalar::<f32>()? as f64,

@@ -8,16 +8,21 @@ pub mod job;
 pub mod optim;
 pub mod params;
 pub mod prepare;
-pub mod save;
 pub mod space_job;
 
 use serde::{Deserialize, Serialize};
 
+pub use data::SpeakerData;
 pub use data::SpecAugment;
-pub use job::{Outcome, SpeakerData, SpeakerResult};
+pub use job::{Outcome, SpeakerResult};
 pub use optim::AdamW;
 
 use crate::submodel::{Kind, Spec};
+
+/// The default recipe, defined once: the adapter kind, its bottleneck / rank and the step budget.
+pub const DEFAULT_KIND: Kind = Kind::Residual;
+pub const DEFAULT_RANK: usize = 32;
+pub const DEFAULT_MAX_STEPS: u64 = 120;
 
 /// Hyper-parameters of a job (recorded in every submodel it produces).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,7 +51,7 @@ impl TrainConfig {
     pub fn recipe(kind: Kind, rank: usize) -> Self {
         Self {
             spec: Spec::new(kind, rank),
-            max_steps: 120,
+            max_steps: DEFAULT_MAX_STEPS,
             batch: 8,
             lr: match kind {
                 Kind::Residual | Kind::Embedding => 2e-3,
@@ -125,8 +130,4 @@ pub enum TrainError {
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
-    #[error(transparent)]
-    Store(#[from] crate::store::speakers::StoreError),
-    #[error(transparent)]
-    Library(#[from] crate::library::LibraryError),
 }

@@ -1,10 +1,10 @@
 //! Turns utterances (from the speaker store or any set) into a job's `SpeakerData`: reads the
-//! audio, fixes the job's encoder context, tokenizes the transcripts.
+//! audio, computes each utterance's mel at its own encoder context, tokenizes the transcripts.
 
 use crate::dataset::Utterance;
 use crate::recognizer::Recognizer;
 
-use super::data::{example, job_frames};
+use super::data::{example, example_frames};
 use super::{SpeakerData, TrainError};
 
 /// A speaker's utterances before loading.
@@ -18,8 +18,8 @@ fn read(u: &Utterance) -> Result<Vec<f32>, TrainError> {
     crate::audio::read_wav(&u.audio).map_err(|e| TrainError::Data(e.to_string()))
 }
 
-/// Loads every speaker's audio and builds examples at one shared context length (the longest
-/// training utterance's dynamic context), so that batches mixing speakers need no padding.
+/// Loads every speaker's audio and builds examples, each at its own dynamic encoder context —
+/// the context inference will decode that utterance at.
 pub fn prepare(rec: &Recognizer, sets: &[SpeakerSet]) -> Result<Vec<SpeakerData>, TrainError> {
     let mut loaded = Vec::new();
     for s in sets {
@@ -41,18 +41,22 @@ pub fn prepare(rec: &Recognizer, sets: &[SpeakerSet]) -> Result<Vec<SpeakerData>
             .collect::<Result<Vec<_>, TrainError>>()?;
         loaded.push((s.id.clone(), train, heldout));
     }
-    let frames = job_frames(
-        loaded
-            .iter()
-            .flat_map(|(_, t, _)| t.iter().map(|(a, _)| a.len())),
-    );
     let cfg = &rec.model.config;
     loaded
         .into_iter()
         .map(|(id, train, heldout)| {
             let train = train
                 .iter()
-                .map(|(a, text)| example(&rec.frontend, &rec.tokenizer, cfg, a, text, frames))
+                .map(|(a, text)| {
+                    example(
+                        &rec.frontend,
+                        &rec.tokenizer,
+                        cfg,
+                        a,
+                        text,
+                        example_frames(a.len()),
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(SpeakerData { id, train, heldout })
         })

@@ -61,8 +61,3 @@ pub fn fit_embeddings(
     let params = Params::space(space.clone(), &rec.model.config, &start, false)?;
     job::run(rec, speakers, cfg, Some(params), None, progress, cancel)
 }
-
-/// Where space `name` lives in a home.
-pub fn space_path(home: &crate::store::Home, name: &str) -> std::path::PathBuf {
-    home.root.join("spaces").join(format!("{name}.safetensors"))
-}

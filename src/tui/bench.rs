@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::app::App;
 use super::event::Events;
-use super::worker::{Paths, Worker};
-use crate::store::speakers::{SpeakerInfo, SpeakerStore};
+use super::worker::Worker;
+use crate::workflow::Workspace;
 
 /// Key-to-frame latencies measured while training ran.
 #[derive(Debug, Clone)]
@@ -40,9 +40,9 @@ impl Latency {
 type Frame = (Instant, bool, u64, bool);
 
 /// Creates speaker `id` in `home` from the sample folder `set` (for a bench or test home).
-pub fn seed_speaker(paths: &Paths, id: &str) -> anyhow::Result<()> {
-    let sp = SpeakerStore::new(&paths.home).create(&SpeakerInfo::new(id, None))?;
-    crate::enroll::import::import(&sp, &paths.samples.join(id), |_| {})?;
+pub fn seed_speaker(ws: &Workspace, id: &str) -> anyhow::Result<()> {
+    crate::workflow::speakers::create(ws, id, None, "", None, None)?;
+    crate::workflow::enroll::import(ws, id, &ws.samples.join(id), |_| {})?;
     Ok(())
 }
 
@@ -66,18 +66,18 @@ fn await_key_frame(frames: &std_mpsc::Receiver<Frame>, limit: Duration) -> anyho
 
 /// Trains the home's first speaker with `steps` steps and, once steps run, presses `keys` keys
 /// (screen switches and list moves, paced like a person) and times each.
-pub fn key_latency(paths: &Paths, keys: usize, steps: u64) -> anyhow::Result<Latency> {
+pub fn key_latency(ws: &Workspace, keys: usize, steps: u64) -> anyhow::Result<Latency> {
     let (key_tx, mut key_rx) = mpsc::unbounded_channel::<std::io::Result<TermEvent>>();
     let (frame_tx, frame_rx) = std_mpsc::channel::<Frame>();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let paths = paths.clone();
+    let ws = ws.clone();
     let ui = std::thread::spawn(move || {
         rt.block_on(async move {
             let (tx, rx) = mpsc::unbounded_channel();
-            let worker = Worker::start(paths, tx);
+            let worker = Worker::start(ws, tx);
             let mut app = App::new(None, steps);
             let term = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
             let mut events = Events::new(term, rx);
@@ -141,14 +141,10 @@ pub fn key_latency(paths: &Paths, keys: usize, steps: u64) -> anyhow::Result<Lat
 /// `attune bench tui`: a temporary home with one sample speaker, then [`key_latency`].
 pub fn run_bench(base: &Path, keys: usize) -> anyhow::Result<Latency> {
     let dir = std::env::temp_dir().join(format!("attune-bench-tui-{}", std::process::id()));
-    let paths = Paths {
-        home: crate::store::Home::resolve(Some(&dir)),
-        base: base.to_path_buf(),
-        samples: super::sample_speakers_dir(),
-    };
+    let ws = Workspace::at(crate::store::Home::resolve(Some(&dir)), base);
     // The microphone probe's ALSA chatter goes to the bench home's log, not the figures.
-    let quiet = crate::audio::capture::redirect_stderr(&paths.home.log_dir().join("stderr.log"));
-    let result = seed_speaker(&paths, "accent-de").and_then(|()| key_latency(&paths, keys, 1000));
+    let quiet = crate::audio::capture::redirect_stderr(&ws.home.log_dir().join("stderr.log"));
+    let result = seed_speaker(&ws, "accent-de").and_then(|()| key_latency(&ws, keys, 1000));
     drop(quiet);
     let _ = std::fs::remove_dir_all(&dir);
     result

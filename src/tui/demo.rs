@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use super::app::{App, Avail, Screen, TestSet, TrainProgress};
 use super::worker::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TrainSummary};
-use crate::cli::eval::{Report, Row};
 use crate::eval::{Normalizer, corpus, render_alignment, score, word_changes};
 use crate::library::Entry;
 use crate::model::decode::Stop;
 use crate::submodel::file::{FORMAT_VERSION, Metrics};
 use crate::submodel::{Kind, Spec, SubmodelMeta};
 use crate::train::TrainEvent;
-use crate::train::save::Saved;
+use crate::workflow::compare::{Report, Row};
+use crate::workflow::personalize::Saved;
 
 /// 2026-09-21, a fixed "created" time.
 const CREATED: u64 = 1_790_000_000;
@@ -67,6 +67,7 @@ fn speaker(id: &str, train: usize, heldout: usize, subs: &[&Entry]) -> SpeakerRo
             "I would like a cup of tea.".into(),
         ],
         script_len: 298,
+        ..SpeakerRow::default()
     }
 }
 

@@ -1,100 +1,26 @@
-//! The bodies of the worker's jobs: each calls an engine (store, enroll, audio, train, eval,
-//! library) and reports through [`Shared::send`]. Errors become messages, never panics.
+//! The bodies of the worker's jobs: each calls the use-case layer (`crate::workflow`) and reports
+//! through [`Shared::send`]. Errors become messages, never panics.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use super::app::TestSet;
-use super::worker::{CompareData, Msg, Shared, Snapshot, SpeakerRow, TakeInfo, TrainSummary};
+use super::worker::{CompareData, Msg, Shared, TakeInfo, TrainSummary};
 use crate::audio::endpoint::{End, EndpointConfig, State};
 use crate::audio::recorder::Input;
-use crate::enroll::{import as enroll_import, prompts};
 use crate::eval::Normalizer;
-use crate::store::speakers::{Consent, SpeakerInfo, SpeakerStore, date_of, now_secs};
 use crate::submodel::Kind;
-use crate::train::prepare::prepare;
-use crate::train::save::{save_results, speaker_sets};
-use crate::train::{TrainConfig, job};
+use crate::train::DEFAULT_RANK;
+use crate::workflow::compare::{self, Part};
+use crate::workflow::personalize::{self, Overrides, Plan, Request};
+use crate::workflow::{enroll, speakers};
 
 /// Bins of a take's waveform envelope.
 const ENVELOPE_BINS: usize = 240;
 
-/// Reads the home: speakers with their counts, prompts and submodels, and the library.
-pub fn snapshot(s: &Shared) -> Snapshot {
-    let home = &s.paths.home;
-    let mut out = Snapshot::default();
-    let library = match crate::library::list(home) {
-        Ok((entries, bad)) => {
-            out.problems.extend(bad.iter().map(ToString::to_string));
-            entries
-        }
-        Err(e) => {
-            out.problems.push(e.to_string());
-            Vec::new()
-        }
-    };
-    let speakers = SpeakerStore::new(home).list().unwrap_or_else(|e| {
-        out.problems.push(e.to_string());
-        Vec::new()
-    });
-    for sp in speakers {
-        let info = sp.info();
-        let manifest = sp.manifest().unwrap_or_else(|e| {
-            out.problems.push(e.to_string());
-            Vec::new()
-        });
-        let own = sp.prompts_path();
-        let script = if own.is_file() {
-            prompts::read(&own).unwrap_or_else(|_| prompts::default_prompts())
-        } else {
-            prompts::default_prompts()
-        };
-        let said: std::collections::HashSet<&str> = manifest
-            .iter()
-            .map(|u| u.prompt.as_deref().unwrap_or(&u.line.text))
-            .collect();
-        let heldout = manifest
-            .iter()
-            .filter(|u| u.split == crate::enroll::split::Split::Heldout)
-            .count();
-        let (name, notes, consent) = match info {
-            Ok(i) => (
-                i.name,
-                i.notes,
-                i.consent.map(|c| format!("{} ({})", c.text, c.date)),
-            ),
-            Err(e) => {
-                out.problems.push(e.to_string());
-                (sp.id.clone(), String::new(), None)
-            }
-        };
-        out.speakers.push(SpeakerRow {
-            submodels: library
-                .iter()
-                .filter(|e| e.meta.speaker == sp.id)
-                .map(|e| (e.id.clone(), e.meta.metrics.clone()))
-                .collect(),
-            pending: script
-                .iter()
-                .filter(|p| !said.contains(p.as_str()))
-                .cloned()
-                .collect(),
-            script_len: script.len(),
-            train: manifest.len() - heldout,
-            heldout,
-            id: sp.id,
-            name,
-            notes,
-            consent,
-        });
-    }
-    out.library = library;
-    out
-}
-
 pub fn refresh(s: &Shared) {
-    s.send(Msg::Snapshot(snapshot(s)));
+    s.send(Msg::Snapshot(speakers::summary(&s.ws)));
 }
 
 /// Reports a short operation's outcome, then re-reads the home.
@@ -104,32 +30,23 @@ pub fn then_refresh(s: &Shared, r: Result<String, String>) {
 }
 
 pub fn create_speaker(s: &Shared, id: &str) -> Result<String, String> {
-    SpeakerStore::new(&s.paths.home)
-        .create(&SpeakerInfo::new(id, None))
+    speakers::create(&s.ws, id, None, "", None, None)
         .map(|_| format!("created speaker {id}; c adds a consent note, Enter enrolls"))
         .map_err(|e| e.to_string())
 }
 
 pub fn set_consent(s: &Shared, id: &str, text: &str) -> Result<String, String> {
-    let sp = SpeakerStore::new(&s.paths.home)
-        .open(id)
-        .map_err(|e| e.to_string())?;
-    let mut info = sp.info().map_err(|e| e.to_string())?;
-    info.consent = (!text.is_empty()).then(|| Consent {
-        text: text.to_string(),
-        date: date_of(now_secs()),
-    });
-    sp.write_info(&info).map_err(|e| e.to_string())?;
-    Ok(format!("consent note of {id} saved"))
+    speakers::set_consent(&s.ws, id, text)
+        .map(|()| format!("consent note of {id} saved"))
+        .map_err(|e| e.to_string())
 }
 
 pub fn delete_speaker(s: &Shared, id: &str) -> Result<String, String> {
-    SpeakerStore::new(&s.paths.home)
-        .remove(id)
-        .map(|subs| {
+    speakers::delete(&s.ws, id)
+        .map(|d| {
             format!(
                 "deleted speaker {id}, its recordings and {} submodel(s)",
-                subs.len()
+                d.submodels.len()
             )
         })
         .map_err(|e| e.to_string())
@@ -137,12 +54,9 @@ pub fn delete_speaker(s: &Shared, id: &str) -> Result<String, String> {
 
 /// Imports one set into one speaker; returns (stored, skipped).
 fn import_one(s: &Shared, speaker: &str, path: &Path) -> Result<(usize, usize), String> {
-    let sp = SpeakerStore::new(&s.paths.home)
-        .open(speaker)
-        .map_err(|e| e.to_string())?;
     let (mut done, mut skipped) = (0, 0);
     let mut last = Instant::now();
-    let report = enroll_import::import(&sp, path, |item| {
+    let report = enroll::import(&s.ws, speaker, path, |item| {
         match item {
             Ok(_) => done += 1,
             Err(e) => {
@@ -180,37 +94,17 @@ pub fn import(s: &Shared, speaker: &str, path: &Path) {
     refresh(s);
 }
 
-/// Creates and fills each sample speaker (folders of `sample_data/speakers/`) not yet present.
+/// Creates and fills each sample speaker not yet present.
 pub fn import_samples(s: &Shared) {
-    let run = || -> Result<String, String> {
-        let dir = &s.paths.samples;
-        let mut ids: Vec<String> = std::fs::read_dir(dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        ids.sort();
-        let store = SpeakerStore::new(&s.paths.home);
-        let (mut added, mut total) = (0, 0);
-        for id in &ids {
-            if store.open(id).is_ok() {
-                continue;
-            }
-            let mut info = SpeakerInfo::new(id, None);
-            info.notes =
-                "Simulated sample speaker (sample_data/speakers), not a real person".into();
-            store.create(&info).map_err(|e| e.to_string())?;
-            let (n, _) = import_one(s, id, &dir.join(id))?;
-            added += 1;
-            total += n;
-            refresh(s);
-        }
-        Ok(format!(
-            "added {added} sample speaker(s) with {total} utterances; 3 trains, 4 compares"
-        ))
-    };
-    s.send(Msg::ImportDone(run()));
+    let r = enroll::add_samples(&s.ws, |_, _| refresh(s))
+        .map(|a| {
+            format!(
+                "added {} sample speaker(s) with {} utterances; 3 trains, 4 compares",
+                a.speakers, a.utterances
+            )
+        })
+        .map_err(|e| e.to_string());
+    s.send(Msg::ImportDone(r));
     refresh(s);
 }
 
@@ -290,50 +184,50 @@ pub fn store_take(s: &Shared, speaker: &str, text: &str, prompt: &str) {
     let run = || -> Result<String, String> {
         let take = s.take.lock().expect("take lock").clone();
         let samples = take.ok_or("no take to keep; r records one")?;
-        let sp = SpeakerStore::new(&s.paths.home)
-            .open(speaker)
+        let stored = enroll::store_take(&s.ws, speaker, &samples, text, prompt)
             .map_err(|e| e.to_string())?;
-        let mut batch = sp.begin().map_err(|e| e.to_string())?;
-        let stored = batch
-            .add(&samples, text, Some(prompt))
-            .map_err(|e| e.to_string())?
-            .clone();
-        batch.commit().map_err(|e| e.to_string())?;
         *s.take.lock().expect("take lock") = None;
         Ok(format!(
             "stored {} ({}) for {speaker}",
-            stored.line.audio_filepath, stored.split
+            stored.utterance.line.audio_filepath, stored.split
         ))
     };
     s.send(Msg::Stored(run()));
     refresh(s);
 }
 
-/// Trains the speakers together in one job and adds the results to the library.
-pub fn train(s: &Shared, ids: &[String], steps: u64, kind: Kind, cancel: &AtomicBool) {
+/// The Train screen's request: adapters of `kind` for `ids`, `steps` at most.
+pub fn request(ids: &[String], steps: u64, kind: Kind) -> Request {
+    Request {
+        speakers: ids.to_vec(),
+        plan: Plan::Adapters {
+            kind,
+            rank: DEFAULT_RANK,
+        },
+        overrides: Overrides {
+            max_steps: Some(steps),
+            ..Overrides::default()
+        },
+        limit: None,
+    }
+}
+
+/// Runs a training job (resuming from its checkpoint when `resume`) and adds the results to
+/// the library.
+pub fn train(s: &Shared, req: &Request, resume: bool, cancel: &AtomicBool) {
     let run = || -> Result<TrainSummary, String> {
         let rec = s.recognizer()?;
-        let mut cfg = TrainConfig::recipe(kind, 32);
-        cfg.max_steps = steps;
-        let stored = speaker_sets(&s.paths.home, ids, None).map_err(|e| e.to_string())?;
-        let data = prepare(&rec, &stored.sets).map_err(|e| e.to_string())?;
-        let out = job::run(
+        let out = personalize::run(
+            &s.ws,
             &rec,
-            &data,
-            &cfg,
-            None,
-            None,
+            req,
+            resume,
             &mut |e| s.send(Msg::Train(e)),
             cancel,
         )
         .map_err(|e| e.to_string())?;
-        let saved = if out.cancelled {
-            Vec::new()
-        } else {
-            save_results(&s.paths.home, &rec, &cfg, &stored, &out).map_err(|e| e.to_string())?
-        };
         Ok(TrainSummary {
-            saved,
+            saved: out.saved,
             cancelled: out.cancelled,
             seconds: out.seconds,
         })
@@ -345,39 +239,24 @@ pub fn train(s: &Shared, ids: &[String], steps: u64, kind: Kind, cancel: &Atomic
 /// Scores the base and the speaker's newest submodel on one of its test sets.
 pub fn compare(s: &Shared, speaker: &str, set: TestSet) {
     let run = || -> Result<Box<CompareData>, String> {
-        let home = &s.paths.home;
-        let sp = SpeakerStore::new(home)
-            .open(speaker)
-            .map_err(|e| e.to_string())?;
-        let (train, heldout) = sp.utterances().map_err(|e| e.to_string())?;
-        let utts = match set {
-            TestSet::Heldout => heldout,
-            TestSet::All => heldout.into_iter().chain(train).collect(),
+        let part = match set {
+            TestSet::Heldout => Part::Heldout,
+            TestSet::All => Part::All,
         };
-        if utts.is_empty() {
-            return Err(format!("{speaker} has no {} utterances", set.label()));
-        }
-        let mut loaded = Vec::new();
-        for u in utts {
-            let a = crate::audio::read_wav(&u.audio).map_err(|e| e.to_string())?;
-            loaded.push((u, a));
-        }
         let rec = s.recognizer()?;
-        let latest = crate::library::latest(home, speaker).map_err(|e| e.to_string())?;
-        let sub = latest
-            .as_deref()
-            .map(|id| crate::library::load(home, id, Some(&rec.model.hash), rec.model.device()))
-            .transpose()
-            .map_err(|e| e.to_string())?;
-        let report =
-            crate::cli::eval::evaluate(&rec, sub.as_ref(), &loaded, Normalizer::english(), 8)
-                .map_err(|e| format!("{e:#}"))?;
+        let test = compare::TestSet::Speaker {
+            id: speaker.to_string(),
+            part,
+        };
+        let (submodel, report, paths) =
+            compare::compare_newest(&s.ws, &rec, speaker, &test, Normalizer::english())
+                .map_err(|e| e.to_string())?;
         Ok(Box::new(CompareData {
             speaker: speaker.to_string(),
             set,
-            submodel: latest,
+            submodel,
             report,
-            paths: loaded.into_iter().map(|(u, _)| u.audio).collect(),
+            paths,
         }))
     };
     s.send(Msg::Compare(run()));
@@ -385,7 +264,7 @@ pub fn compare(s: &Shared, speaker: &str, set: TestSet) {
 
 pub fn library_import(s: &Shared, path: &Path) -> Result<String, String> {
     let base = s.recognizer().ok().map(|r| r.model.hash.clone());
-    crate::library::import(&s.paths.home, path, base.as_deref(), false)
+    crate::library::import(&s.ws.home, path, base.as_deref(), false)
         .map(|e| format!("imported {} into the library", e.id))
         .map_err(|e| e.to_string())
 }

@@ -19,7 +19,7 @@ pub mod worker;
 mod tests;
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use futures_util::Stream;
@@ -29,27 +29,21 @@ use ratatui::crossterm::event::Event as TermEvent;
 
 use app::App;
 use event::{Event, Events};
-use worker::{Paths, Worker};
+use worker::Worker;
 
-/// Default step budget of the Train screen.
-pub const DEFAULT_STEPS: u64 = 120;
+use crate::workflow::Workspace;
 
 /// What the TUI works on.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub paths: Paths,
+    pub workspace: Workspace,
     /// Initial step budget of the Train screen.
     pub train_steps: u64,
 }
 
-/// The sample speakers shipped in the source tree.
-pub fn sample_speakers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/speakers")
-}
-
 /// Sends tracing to `<log_dir>/attune.log` (appended).
 fn init_file_logging(log_dir: &Path) -> anyhow::Result<()> {
-    crate::store::atomic::create_private_dir_all(log_dir)
+    crate::util::atomic::create_private_dir_all(log_dir)
         .with_context(|| format!("creating {}", log_dir.display()))?;
     let path = log_dir.join("attune.log");
     let file = std::fs::OpenOptions::new()
@@ -75,7 +69,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
              use a subcommand for headless work, see `attune --help`"
         );
     }
-    let home = &opts.paths.home;
+    let home = &opts.workspace.home;
     home.ensure()
         .with_context(|| format!("creating {}", home.root.display()))?;
     let logs = home.log_dir();
@@ -101,9 +95,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         .build()?;
     let result = rt.block_on(async {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let worker = Worker::start(opts.paths.clone(), tx);
+        let worker = Worker::start(opts.workspace.clone(), tx);
         let mut app = App::new(
-            Some(opts.paths.samples.clone()).filter(|d| d.is_dir()),
+            Some(opts.workspace.samples.clone()).filter(|d| d.is_dir()),
             opts.train_steps,
         );
         let mut events = Events::new(ratatui::crossterm::event::EventStream::new(), rx);

@@ -11,39 +11,18 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::app::{Command, TestSet};
 use super::jobs;
-use crate::cli::eval::Report;
 use crate::library::Entry;
-use crate::model::decode::DecodeOptions;
 use crate::recognizer::Recognizer;
-use crate::store::Home;
 use crate::train::TrainEvent;
-use crate::train::save::Saved;
+use crate::workflow::Workspace;
+use crate::workflow::compare::Report;
+use crate::workflow::personalize::Saved;
 
 /// One speaker as the screens show it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SpeakerRow {
-    pub id: String,
-    pub name: String,
-    pub notes: String,
-    /// Consent note and its date.
-    pub consent: Option<String>,
-    pub train: usize,
-    pub heldout: usize,
-    /// Library submodels of this speaker with their held-out metrics.
-    pub submodels: Vec<(String, Option<crate::submodel::file::Metrics>)>,
-    /// Prompts of the speaker's script not yet recorded, in order.
-    pub pending: Vec<String>,
-    pub script_len: usize,
-}
+pub type SpeakerRow = crate::workflow::speakers::SpeakerSummary;
 
 /// The home as the screens show it.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    pub speakers: Vec<SpeakerRow>,
-    pub library: Vec<Entry>,
-    /// Files that could not be read (the rest is still shown).
-    pub problems: Vec<String>,
-}
+pub type Snapshot = crate::workflow::speakers::Summary;
 
 /// The last recorded take, as the Enroll screen shows it (the samples stay in the worker).
 #[derive(Debug, Clone, PartialEq)]
@@ -117,17 +96,9 @@ pub enum Msg {
     Done(Result<String, String>),
 }
 
-/// Where the worker finds things.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    pub home: Home,
-    pub base: PathBuf,
-    pub samples: PathBuf,
-}
-
 /// Shared by the worker's threads.
 pub struct Shared {
-    pub paths: Paths,
+    pub ws: Workspace,
     pub tx: UnboundedSender<Msg>,
     recognizer: OnceLock<Result<Arc<Recognizer>, String>>,
     /// The last take's 16 kHz samples.
@@ -145,9 +116,10 @@ impl Shared {
     pub fn recognizer(&self) -> Result<Arc<Recognizer>, String> {
         self.recognizer
             .get_or_init(|| {
-                Recognizer::load(&self.paths.base, DecodeOptions::default())
+                self.ws
+                    .recognizer(false)
                     .map(Arc::new)
-                    .map_err(|e| format!("{}: {e}", self.paths.base.display()))
+                    .map_err(|e| e.to_string())
             })
             .clone()
     }
@@ -162,10 +134,10 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the worker: loads the base, probes the microphone, reads the home.
-    pub fn start(paths: Paths, tx: UnboundedSender<Msg>) -> Self {
+    pub fn start(ws: Workspace, tx: UnboundedSender<Msg>) -> Self {
         let w = Self {
             shared: Arc::new(Shared {
-                paths,
+                ws,
                 tx,
                 recognizer: OnceLock::new(),
                 take: Mutex::new(None),
@@ -246,20 +218,19 @@ impl Worker {
             } => {
                 self.train_cancel.store(false, Ordering::Relaxed);
                 let cancel = self.train_cancel.clone();
-                self.spawn("training", move |s| {
-                    jobs::train(s, &speakers, steps, kind, &cancel)
-                });
+                let req = jobs::request(&speakers, steps, kind);
+                self.spawn("training", move |s| jobs::train(s, &req, false, &cancel));
             }
             Command::CancelTrain => self.train_cancel.store(true, Ordering::Relaxed),
             Command::Compare { speaker, set } => {
                 self.spawn("compare", move |s| jobs::compare(s, &speaker, set))
             }
             Command::Lineage { id } => self.spawn("lineage", move |s| {
-                let r = crate::library::lineage(&s.paths.home, &id).map_err(|e| e.to_string());
+                let r = crate::library::lineage(&s.ws.home, &id).map_err(|e| e.to_string());
                 s.send(Msg::Lineage(r));
             }),
             Command::Export { id, dest } => self.spawn("library", move |s| {
-                let r = crate::library::export(&s.paths.home, &id, &dest)
+                let r = crate::library::export(&s.ws.home, &id, &dest)
                     .map(|p| format!("exported {id} to {}", p.display()));
                 s.send(Msg::Done(r.map_err(|e| e.to_string())));
             }),
@@ -267,7 +238,7 @@ impl Worker {
                 jobs::then_refresh(s, jobs::library_import(s, &path))
             }),
             Command::RemoveSubmodel { id } => self.spawn("library", move |s| {
-                let r = crate::library::remove(&s.paths.home, &id)
+                let r = crate::library::remove(&s.ws.home, &id)
                     .map(|_| format!("removed {id} from the library"));
                 jobs::then_refresh(s, r.map_err(|e| e.to_string()))
             }),
@@ -276,9 +247,9 @@ impl Worker {
 }
 
 impl Drop for Worker {
-    /// Leaving the TUI cancels a running job and stops a recording.
+    /// Leaving the TUI stops a recording. A training job is not cancelled: the process ends with
+    /// it, its checkpoint stays, and the next start offers to resume it.
     fn drop(&mut self) {
-        self.train_cancel.store(true, Ordering::Relaxed);
         self.record_stop.store(true, Ordering::Relaxed);
     }
 }

@@ -13,9 +13,8 @@ use crate::audio::capture::redirect_stderr;
 use crate::audio::endpoint::{End, EndpointConfig, Levels, State};
 use crate::audio::playback::play;
 use crate::audio::recorder::{Input, Take};
-use crate::cli::Context;
-use crate::enroll::prompts;
 use crate::store::speakers::{Speaker, SpeakerStore};
+use crate::workflow::{Workspace, enroll};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -78,21 +77,11 @@ fn ask(question: &str) -> anyhow::Result<Choice> {
 
 /// The phrases to prompt, in script order.
 fn load_prompts(sp: &Speaker, args: &Args) -> anyhow::Result<Vec<String>> {
-    let own = sp.prompts_path();
-    let script = match &args.prompts {
-        Some(p) => prompts::read(p)?,
-        None if own.is_file() => prompts::read(&own)?,
-        None => prompts::default_prompts(),
-    };
+    let script = enroll::script(sp, args.prompts.as_deref())?;
     if args.all {
         return Ok(script);
     }
-    let done: std::collections::HashSet<String> = sp
-        .manifest()?
-        .into_iter()
-        .map(|u| u.prompt.unwrap_or(u.line.text))
-        .collect();
-    Ok(script.into_iter().filter(|p| !done.contains(p)).collect())
+    Ok(enroll::pending(sp, script)?)
 }
 
 /// A one-line level meter on stderr, when stderr is a terminal.
@@ -138,16 +127,18 @@ fn describe(take: &Take) -> String {
 }
 
 /// Stores a take as what was said for `prompt`.
-fn store(sp: &Speaker, take: &Take, prompt: &str) -> anyhow::Result<()> {
-    let mut batch = sp.begin()?;
-    let stored = batch.add(&take.samples, prompt, None)?.clone();
-    batch.commit().context("storing the take")?;
-    println!("  stored {} ({})", stored.line.audio_filepath, stored.split);
+fn store(ws: &Workspace, sp: &Speaker, take: &Take, prompt: &str) -> anyhow::Result<()> {
+    let stored = enroll::store_take(ws, &sp.id, &take.samples, prompt, prompt)
+        .context("storing the take")?;
+    println!(
+        "  stored {} ({})",
+        stored.utterance.line.audio_filepath, stored.split
+    );
     Ok(())
 }
 
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let sp = SpeakerStore::new(&ctx.home).open(&args.speaker)?;
+pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
+    let sp = SpeakerStore::new(&ws.home).open(&args.speaker)?;
     let pending = load_prompts(&sp, &args)?;
     let interactive = !args.yes && std::io::stdin().is_terminal();
     let show_meter = std::io::stderr().is_terminal();
@@ -155,7 +146,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         Some(f) => Input::file(f, 48_000, 2, true)?,
         None => {
             // ALSA complains on stderr while probing devices: keep that in the log.
-            let _quiet = redirect_stderr(&ctx.home.log_dir().join("audio.log")).ok();
+            let _quiet = redirect_stderr(&ws.home.log_dir().join("audio.log")).ok();
             Input::device(args.device.as_deref())?
         }
     };
@@ -226,7 +217,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             }
             match choice {
                 Choice::Keep if !take.samples.is_empty() => {
-                    store(&sp, &take, prompt)?;
+                    store(ws, &sp, &take, prompt)?;
                     kept += 1;
                     break;
                 }

@@ -8,9 +8,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::library::Entry;
-use crate::store::speakers::date_of;
 use crate::tui::app::{App, Command, ConfirmFor, InputFor, Modal};
 use crate::tui::widgets::{dim, selected, title, wer};
+use crate::util::time::date_of;
 
 pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
     let n = app.library.len();

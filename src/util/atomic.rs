@@ -109,13 +109,13 @@ fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(File, Pat
 
 /// Makes the rename durable by fsyncing the containing directory.
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// Directory fsync is not available portably off Unix; the rename suffices.
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
+pub fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
@@ -140,6 +140,15 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         create_private_dir_all(dir)?;
     }
     write_atomic(path, bytes)
+}
+
+/// Opens (creating, mode 0600) a file for locking or appending, without truncating it.
+pub fn open_private(path: &Path) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.create(true).append(true).read(true);
+    #[cfg(unix)]
+    o.mode(PRIVATE_FILE_MODE);
+    o.open(path)
 }
 
 #[cfg(test)]

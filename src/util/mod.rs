@@ -1,0 +1,7 @@
+//! The ground floor: generic helpers every other module may use and that use nothing of attune's
+//! own — private atomic file writes, wall-clock time and civil dates, hashing, a seeded RNG.
+
+pub mod atomic;
+pub mod hash;
+pub mod rng;
+pub mod time;

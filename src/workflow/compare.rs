@@ -1,0 +1,202 @@
+//! Compare: the base and a submodel transcribe the same test set and are scored side by side
+//! (corpus WER/CER, per-utterance alignments, words fixed and broken). The Compare screen and
+//! `attune eval` show this one report.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{Result, WorkflowError, Workspace};
+use crate::dataset::{Utterance, load_set};
+use crate::eval::{
+    CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes,
+};
+use crate::model::decode::Stop;
+use crate::recognizer::Recognizer;
+use crate::store::speakers::SpeakerStore;
+use crate::submodel::Submodel;
+
+/// Which of a stored speaker's utterances to score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The held-out phrases (never trained on).
+    Heldout,
+    /// Every stored utterance (optimistic: includes training data).
+    All,
+}
+
+impl Part {
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Heldout => "held-out",
+            Part::All => "all",
+        }
+    }
+}
+
+/// A test set: part of a stored speaker's data, or any folder / manifest / Kaldi dir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestSet {
+    Speaker { id: String, part: Part },
+    Path(PathBuf),
+}
+
+/// A test set's utterances with their audio, and the items that could not be read.
+pub struct Loaded {
+    pub utts: Vec<(Utterance, Vec<f32>)>,
+    pub errors: Vec<String>,
+}
+
+/// Reads a test set's utterances and audio; unreadable items are listed, not fatal.
+pub fn load(ws: &Workspace, set: &TestSet) -> Result<Loaded> {
+    let (utts, mut errors) = match set {
+        TestSet::Speaker { id, part } => {
+            let all = SpeakerStore::new(&ws.home).open(id)?.utterances()?;
+            let (train, heldout) = crate::enroll::split::partition(all);
+            let utts = match part {
+                Part::Heldout => heldout,
+                Part::All => heldout.into_iter().chain(train).collect(),
+            };
+            if utts.is_empty() {
+                return Err(WorkflowError::Invalid(format!(
+                    "{id} has no {} utterances",
+                    part.label()
+                )));
+            }
+            (utts, Vec::new())
+        }
+        TestSet::Path(p) => {
+            let (utts, bad) = load_set(p)?;
+            (utts, bad.iter().map(ToString::to_string).collect())
+        }
+    };
+    let mut loaded = Vec::new();
+    for u in utts {
+        match crate::audio::read_wav(&u.audio) {
+            Ok(a) => loaded.push((u, a)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    Ok(Loaded {
+        utts: loaded,
+        errors,
+    })
+}
+
+/// The newest submodel of `speaker` (if any) against the base on `set`: the Compare screen.
+pub fn compare_newest(
+    ws: &Workspace,
+    rec: &Recognizer,
+    speaker: &str,
+    set: &TestSet,
+    norm: Normalizer,
+) -> Result<(Option<String>, Report, Vec<PathBuf>)> {
+    let loaded = load(ws, set)?;
+    if loaded.utts.is_empty() {
+        return Err(WorkflowError::Invalid(format!(
+            "no usable utterances in the test set ({} unreadable)",
+            loaded.errors.len()
+        )));
+    }
+    let latest = crate::library::latest(&ws.home, speaker)?;
+    let sub = latest
+        .as_deref()
+        .map(|id| ws.submodel(id, rec))
+        .transpose()?;
+    let mut report = evaluate(rec, sub.as_ref(), &loaded.utts, norm, 8)?;
+    report.errors = loaded.errors;
+    let paths = loaded.utts.into_iter().map(|(u, _)| u.audio).collect();
+    Ok((latest, report, paths))
+}
+
+/// One utterance's row of the report.
+#[derive(Serialize)]
+pub struct Row {
+    pub id: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub base: String,
+    pub submodel: Option<String>,
+    pub base_wer: f64,
+    pub submodel_wer: Option<f64>,
+    pub base_alignment: [String; 3],
+    pub submodel_alignment: Option<[String; 3]>,
+    pub fixed: Vec<String>,
+    pub broken: Vec<String>,
+    /// Why decoding stopped (per 30 s segment): `end_of_text`, or a guard that cut a
+    /// `repetition` loop or hit the audio-length `token_budget`.
+    pub base_stops: Vec<Stop>,
+    pub submodel_stops: Option<Vec<Stop>>,
+}
+
+/// The whole report (`--json` prints exactly this).
+#[derive(Serialize)]
+pub struct Report {
+    pub base: CorpusScore,
+    pub submodel: Option<CorpusScore>,
+    pub utterances: Vec<Row>,
+    pub normalizer: &'static str,
+    pub errors: Vec<String>,
+}
+
+fn three(a: (String, String, String)) -> [String; 3] {
+    [a.0, a.1, a.2]
+}
+
+/// Transcribes `utts` with the base and, if given, the submodel, and scores both.
+pub fn evaluate(
+    rec: &Recognizer,
+    sub: Option<&Submodel>,
+    utts: &[(Utterance, Vec<f32>)],
+    norm: Normalizer,
+    batch: usize,
+) -> Result<Report> {
+    let audios: Vec<&[f32]> = utts.iter().map(|(_, a)| a.as_slice()).collect();
+    let base = rec.transcribe(&audios, None, batch)?;
+    let adapted = sub
+        .map(|s| rec.transcribe(&audios, Some(s), batch))
+        .transpose()?;
+    let base_scores: Vec<UtteranceScore> = utts
+        .iter()
+        .zip(&base)
+        .map(|((u, _), t)| score(&u.text, &t.text, &norm))
+        .collect();
+    let sub_scores: Option<Vec<UtteranceScore>> = adapted.as_ref().map(|a| {
+        utts.iter()
+            .zip(a)
+            .map(|((u, _), t)| score(&u.text, &t.text, &norm))
+            .collect()
+    });
+    let rows = utts
+        .iter()
+        .enumerate()
+        .map(|(i, (u, _))| {
+            let s = sub_scores.as_ref().map(|s| &s[i]);
+            let changes = s.map(|s| word_changes(&base_scores[i], s));
+            Row {
+                id: u.id.clone(),
+                reference: u.text.clone(),
+                base: base[i].text.clone(),
+                base_stops: base[i].stops.clone(),
+                submodel_stops: adapted.as_ref().map(|a| a[i].stops.clone()),
+                submodel: adapted.as_ref().map(|a| a[i].text.clone()),
+                base_wer: base_scores[i].wer(),
+                submodel_wer: s.map(UtteranceScore::wer),
+                base_alignment: three(render_alignment(&base_scores[i].alignment)),
+                submodel_alignment: s.map(|s| three(render_alignment(&s.alignment))),
+                fixed: changes
+                    .as_ref()
+                    .map(|c| c.fixed.clone())
+                    .unwrap_or_default(),
+                broken: changes.map(|c| c.broken).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Report {
+        base: corpus(&base_scores),
+        submodel: sub_scores.as_deref().map(corpus),
+        utterances: rows,
+        normalizer: if norm.enabled { "english" } else { "none" },
+        errors: Vec::new(),
+    })
+}

@@ -1,0 +1,371 @@
+//! Personalize: train submodels for one speaker, several in one fused job, an embedding space
+//! over a population, or a fit from a space (only the embedding trains). Reads the speakers' data
+//! from the store, runs the job with checkpoints (resume after a crash or quit), cancel and
+//! progress events, and adds the results to the library. Both front ends call [`run`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Result, WorkflowError, Workspace};
+use crate::library;
+use crate::recognizer::Recognizer;
+use crate::store::speakers::SpeakerStore;
+use crate::submodel::file::{FORMAT_VERSION, Metrics};
+use crate::submodel::space::Space;
+use crate::submodel::{Kind, Submodel, SubmodelMeta};
+use crate::train::prepare::{SpeakerSet, prepare};
+use crate::train::{DEFAULT_KIND, DEFAULT_RANK, Outcome, TrainConfig, TrainEvent, job, space_job};
+use crate::util::atomic::{create_private_dir_all, open_private, write_atomic};
+
+/// What a job trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Plan {
+    /// One adapter per speaker, all in one job.
+    Adapters { kind: Kind, rank: usize },
+    /// Learn speaker-embedding space `name` (generator + one `dim`-sized embedding per speaker);
+    /// each speaker also gets a kind-`embedding` submodel.
+    Space {
+        name: String,
+        dim: usize,
+        rank: usize,
+    },
+    /// Enroll with little data: fit only each speaker's embedding in space `name`.
+    FromSpace { name: String },
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan::Adapters {
+            kind: DEFAULT_KIND,
+            rank: DEFAULT_RANK,
+        }
+    }
+}
+
+/// Departures from the recipe's hyper-parameters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overrides {
+    pub max_steps: Option<u64>,
+    /// Examples per speaker per step.
+    pub batch: Option<usize>,
+    pub lr: Option<f64>,
+    pub seed: Option<u64>,
+    /// Evaluations without held-out improvement before a speaker stops (0: never).
+    pub patience: Option<usize>,
+}
+
+/// One training job as a user asks for it. Stored beside its checkpoint so that an interrupted
+/// job can be offered for resuming.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub speakers: Vec<String>,
+    #[serde(default)]
+    pub plan: Plan,
+    #[serde(default)]
+    pub overrides: Overrides,
+    /// Only the first N training utterances of each speaker (learning curves).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl Request {
+    /// The default recipe for `speakers`.
+    pub fn new(speakers: Vec<String>) -> Self {
+        Self {
+            speakers,
+            plan: Plan::default(),
+            overrides: Overrides::default(),
+            limit: None,
+        }
+    }
+
+    /// The job's hyper-parameters: the recipe of its plan with the overrides applied.
+    pub fn config(&self) -> TrainConfig {
+        let mut c = match &self.plan {
+            Plan::Adapters { kind, rank } => TrainConfig::recipe(*kind, *rank),
+            Plan::Space { name, rank, .. } => {
+                let mut c = TrainConfig::recipe(Kind::Embedding, *rank);
+                c.space = Some(name.clone());
+                c
+            }
+            Plan::FromSpace { name } => {
+                let mut c = TrainConfig::embedding_fit(DEFAULT_RANK);
+                c.space = Some(name.clone());
+                c
+            }
+        };
+        let o = &self.overrides;
+        c.max_steps = o.max_steps.unwrap_or(c.max_steps);
+        c.batch = o.batch.unwrap_or(c.batch);
+        c.lr = o.lr.unwrap_or(c.lr);
+        c.seed = o.seed.unwrap_or(c.seed);
+        c.patience = o.patience.unwrap_or(c.patience);
+        c
+    }
+
+    /// Identifies the job (same request → same checkpoint): 16 hex digits.
+    pub fn key(&self) -> String {
+        let json = serde_json::to_string(self).expect("a request serializes");
+        crate::util::hash::sha256_hex(json.as_bytes())[..16].to_string()
+    }
+
+    /// A one-line description: `3 speakers (accent-de, …), residual r32, 120 steps`.
+    pub fn describe(&self) -> String {
+        let who = match self.speakers.as_slice() {
+            [one] => one.clone(),
+            many => format!("{} speakers ({})", many.len(), many.join(", ")),
+        };
+        let what = match &self.plan {
+            Plan::Adapters { kind, rank } => format!("{kind} r{rank}"),
+            Plan::Space { name, dim, .. } => format!("space {name} (m = {dim})"),
+            Plan::FromSpace { name } => format!("fit from space {name}"),
+        };
+        format!("{who}: {what}, {} steps", self.config().max_steps)
+    }
+}
+
+/// One submodel a job added to the library.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    pub speaker: String,
+    pub submodel: String,
+    pub base_wer: Option<f64>,
+    pub wer: Option<f64>,
+    pub steps: u64,
+    pub best_step: u64,
+}
+
+/// What a job produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Personalized {
+    pub saved: Vec<Saved>,
+    /// Where a space job saved its space.
+    pub space: Option<PathBuf>,
+    pub cancelled: bool,
+    pub seconds: f64,
+}
+
+/// Stored speakers ready for [`prepare`], and each one's manifest hash.
+struct StoredSets {
+    sets: Vec<SpeakerSet>,
+    data_hashes: BTreeMap<String, String>,
+}
+
+/// Loads speakers `ids` from the store, split into training and held-out utterances.
+fn speaker_sets(ws: &Workspace, ids: &[String], limit: Option<usize>) -> Result<StoredSets> {
+    let store = SpeakerStore::new(&ws.home);
+    let mut sets = Vec::new();
+    let mut data_hashes = BTreeMap::new();
+    for id in ids {
+        let sp = store.open(id)?;
+        let (mut train, heldout) = crate::enroll::split::partition(sp.utterances()?);
+        if let Some(n) = limit {
+            train.truncate(n);
+        }
+        data_hashes.insert(id.clone(), sp.manifest_hash()?);
+        sets.push(SpeakerSet {
+            id: id.clone(),
+            train,
+            heldout,
+        });
+    }
+    Ok(StoredSets { sets, data_hashes })
+}
+
+/// The files of an unfinished job: its request, its checkpoint and its lock.
+struct JobFiles {
+    request: PathBuf,
+    checkpoint: PathBuf,
+    lock: PathBuf,
+}
+
+impl JobFiles {
+    fn of(ws: &Workspace, key: &str) -> Self {
+        let dir = ws.home.jobs_dir();
+        Self {
+            request: dir.join(format!("{key}.json")),
+            checkpoint: dir.join(format!("{key}.ckpt")),
+            lock: dir.join(format!("{key}.lock")),
+        }
+    }
+
+    fn remove(&self) {
+        for p in [&self.request, &self.checkpoint, &self.lock] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Jobs that were interrupted (process killed, or the workbench quit mid-job) and can resume.
+pub fn unfinished(ws: &Workspace) -> Vec<Request> {
+    let Ok(entries) = std::fs::read_dir(ws.home.jobs_dir()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Request> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+        .collect();
+    out.sort_by_key(Request::describe);
+    out
+}
+
+/// Forgets an interrupted job (its checkpoint is deleted).
+pub fn discard(ws: &Workspace, req: &Request) {
+    JobFiles::of(ws, &req.key()).remove();
+}
+
+/// Runs a job and adds its submodels to the library. With `resume`, continues from the job's
+/// checkpoint when there is one; otherwise starts fresh. A cancelled job saves nothing and
+/// forgets its checkpoint; a killed process leaves it for [`unfinished`].
+pub fn run(
+    ws: &Workspace,
+    rec: &Recognizer,
+    req: &Request,
+    resume: bool,
+    progress: &mut dyn FnMut(TrainEvent),
+    cancel: &AtomicBool,
+) -> Result<Personalized> {
+    if req.speakers.is_empty() {
+        return Err(WorkflowError::Invalid("no speakers to train".into()));
+    }
+    let files = JobFiles::of(ws, &req.key());
+    let dir = ws.home.jobs_dir();
+    create_private_dir_all(&dir).map_err(WorkflowError::io(&dir))?;
+    let lock = open_private(&files.lock).map_err(WorkflowError::io(&files.lock))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+        |_| {
+            WorkflowError::Invalid(format!(
+                "the same job ({}) is already running in another attune process",
+                req.describe()
+            ))
+        },
+    )?;
+    if !resume {
+        let _ = std::fs::remove_file(&files.checkpoint);
+    }
+    let json = serde_json::to_vec(req).expect("a request serializes");
+    write_atomic(&files.request, &json).map_err(WorkflowError::io(&files.request))?;
+    let result = run_job(ws, rec, req, &files, progress, cancel);
+    // Finished, cancelled or failed: nothing to resume. Only a killed process leaves the files.
+    files.remove();
+    drop(lock);
+    result
+}
+
+fn run_job(
+    ws: &Workspace,
+    rec: &Recognizer,
+    req: &Request,
+    files: &JobFiles,
+    progress: &mut dyn FnMut(TrainEvent),
+    cancel: &AtomicBool,
+) -> Result<Personalized> {
+    let mut cfg = req.config();
+    let stored = speaker_sets(ws, &req.speakers, req.limit)?;
+    let data = prepare(rec, &stored.sets)?;
+    let ckpt = Some(files.checkpoint.as_path());
+    let mut space_path = None;
+    let out = match &req.plan {
+        Plan::Adapters { .. } => job::run(rec, &data, &cfg, None, ckpt, progress, cancel)?,
+        Plan::Space { name, dim, .. } => {
+            library::check_name(name)?;
+            let out = space_job::train_space(rec, &data, &cfg, name, *dim, ckpt, progress, cancel)?;
+            if !out.cancelled {
+                let path = space_file(ws, name)?;
+                out.space
+                    .as_ref()
+                    .expect("a space job returns its space")
+                    .save(&path)?;
+                space_path = Some(path);
+            }
+            out
+        }
+        Plan::FromSpace { name } => {
+            let path = space_file(ws, name)?;
+            let space = Space::load(&path, &rec.model.hash, rec.model.device())
+                .map_err(|e| WorkflowError::Invalid(format!("space {name}: {e}")))?;
+            cfg.spec = space.meta.spec.clone();
+            space_job::fit_embeddings(rec, &data, &cfg, &space, progress, cancel)?
+        }
+    };
+    let saved = if out.cancelled {
+        Vec::new()
+    } else {
+        save_results(ws, rec, &cfg, &stored, &out)?
+    };
+    Ok(Personalized {
+        saved,
+        space: space_path,
+        cancelled: out.cancelled,
+        seconds: out.seconds,
+    })
+}
+
+/// Where space `name` lives in the home (the name is checked like a submodel id).
+pub fn space_file(ws: &Workspace, name: &str) -> Result<PathBuf> {
+    library::check_name(name)?;
+    Ok(ws.home.spaces_dir().join(format!("{name}.safetensors")))
+}
+
+/// Adds every speaker's result of a finished job to the library as that speaker's next version,
+/// with its hyper-parameters, data hash and held-out metrics. A speaker deleted while the job
+/// ran gets nothing saved.
+fn save_results(
+    ws: &Workspace,
+    rec: &Recognizer,
+    cfg: &TrainConfig,
+    stored: &StoredSets,
+    out: &Outcome,
+) -> Result<Vec<Saved>> {
+    let hyper: BTreeMap<String, serde_json::Value> =
+        serde_json::from_value(serde_json::to_value(cfg).expect("config serializes"))
+            .expect("config is a JSON object");
+    let store = SpeakerStore::new(&ws.home);
+    let mut saved = Vec::new();
+    for r in &out.speakers {
+        if store.open(&r.id).is_err() {
+            tracing::warn!("speaker {} was deleted during training; not saved", r.id);
+            continue;
+        }
+        let set = stored.sets.iter().find(|s| s.id == r.id);
+        let mut sub = Submodel {
+            meta: SubmodelMeta {
+                format_version: FORMAT_VERSION,
+                id: String::new(),
+                speaker: r.id.clone(),
+                spec: cfg.spec.clone(),
+                targets: cfg.spec.targets(),
+                base_hash: rec.model.hash.clone(),
+                base_name: rec.model.config.name.clone(),
+                data_hash: stored.data_hashes.get(&r.id).cloned().unwrap_or_default(),
+                hyper: hyper.clone(),
+                metrics: r.base_wer.zip(r.best_wer).map(|(base_wer, wer)| Metrics {
+                    base_wer,
+                    wer,
+                    heldout_utterances: set.map_or(0, |s| s.heldout.len()),
+                    train_utterances: set.map_or(0, |s| s.train.len()),
+                }),
+                created: crate::util::time::now_secs(),
+                parent: None,
+                space: cfg.space.clone(),
+                checksum: String::new(),
+            },
+            table: r.adapter.clone(),
+        };
+        library::add(&ws.home, &mut sub)?;
+        saved.push(Saved {
+            speaker: r.id.clone(),
+            submodel: sub.meta.id,
+            base_wer: r.base_wer,
+            wer: r.best_wer,
+            steps: r.steps,
+            best_step: r.best_step,
+        });
+    }
+    Ok(saved)
+}

@@ -1,0 +1,77 @@
+//! Where a workflow runs: the home, which base to load and where the sample speakers are; loading
+//! the recognizer and resolving submodels through the library (the one owner of submodel ids).
+
+use std::path::{Path, PathBuf};
+
+use super::{Result, WorkflowError};
+use crate::model::decode::DecodeOptions;
+use crate::recognizer::Recognizer;
+use crate::store::Home;
+use crate::submodel::Submodel;
+
+/// The shipped default base, inside the source tree.
+pub fn shipped_base() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
+}
+
+/// The sample speakers shipped in the source tree.
+pub fn sample_speakers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/speakers")
+}
+
+/// The home, the base choice and the sample speakers' folder.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub home: Home,
+    /// `--base`: a directory, or the name of a base imported into the home; `None`: shipped.
+    pub base: Option<String>,
+    pub samples: PathBuf,
+}
+
+impl Workspace {
+    pub fn new(home: Option<&Path>, base: Option<&str>) -> Self {
+        Self {
+            home: Home::resolve(home),
+            base: base.map(str::to_string),
+            samples: sample_speakers_dir(),
+        }
+    }
+
+    /// A workspace on an explicit home and base directory (tests, benches).
+    pub fn at(home: Home, base_dir: &Path) -> Self {
+        Self {
+            home,
+            base: Some(base_dir.to_string_lossy().into_owned()),
+            samples: sample_speakers_dir(),
+        }
+    }
+
+    /// The base directory: `--base` as a path, else as a name under the home's `bases/`,
+    /// else the shipped tiny.en.
+    pub fn base_dir(&self) -> PathBuf {
+        match &self.base {
+            Some(b) if Path::new(b).is_dir() => PathBuf::from(b),
+            Some(b) => self.home.bases_dir().join(b),
+            None => shipped_base(),
+        }
+    }
+
+    /// Loads the base at the runtime (dynamic) context, or at Whisper's 30 s window.
+    pub fn recognizer(&self, full_context: bool) -> Result<Recognizer> {
+        let dir = self.base_dir();
+        Recognizer::load(&dir, DecodeOptions { full_context }).map_err(|e| {
+            WorkflowError::Invalid(format!("loading base model from {}: {e}", dir.display()))
+        })
+    }
+
+    /// Loads a submodel by library id (or `.safetensors` path), refusing one made for another
+    /// base.
+    pub fn submodel(&self, id: &str, rec: &Recognizer) -> Result<Submodel> {
+        let path = crate::library::resolve(&self.home, id)?;
+        Ok(Submodel::load(
+            &path,
+            Some(&rec.model.hash),
+            rec.model.device(),
+        )?)
+    }
+}
