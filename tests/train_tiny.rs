@@ -45,7 +45,7 @@ fn speaker(id: &str, n: usize, seed: u64) -> SpeakerData {
     SpeakerData {
         id: id.into(),
         train,
-        heldout: vec![],
+        dev: vec![],
     }
 }
 
@@ -164,7 +164,7 @@ fn a_fused_job_equals_separate_jobs() {
             let alone = SpeakerData {
                 id: sp.id.clone(),
                 train: sp.train.clone(),
-                heldout: vec![],
+                dev: vec![],
             };
             let (sep, _) = run(&rec, &[alone], &cfg);
             let d = max_diff(&fused.last.row(i).unwrap(), &sep.last);

@@ -36,7 +36,7 @@ pub struct Args {
     json: bool,
 }
 
-/// The sample speakers as train/held-out sets, split like the speaker store does.
+/// The sample speakers as train/dev sets, split like the speaker store does.
 fn sample_sets(dir: &Path, limit: usize) -> anyhow::Result<Vec<SpeakerSet>> {
     let mut ids: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
@@ -47,9 +47,14 @@ fn sample_sets(dir: &Path, limit: usize) -> anyhow::Result<Vec<SpeakerSet>> {
     ids.into_iter()
         .map(|id| {
             let (utts, _) = load_set(&dir.join(&id))?;
-            let (mut train, heldout) = crate::enroll::split::partition(utts);
+            let parts = crate::enroll::split::partition(utts);
+            let mut train = parts.train;
             train.truncate(limit);
-            Ok(SpeakerSet { id, train, heldout })
+            Ok(SpeakerSet {
+                id,
+                train,
+                dev: parts.dev,
+            })
         })
         .collect()
 }
@@ -58,14 +63,14 @@ fn timed_job(
     rec: &Recognizer,
     sets: &[SpeakerSet],
     cfg: &TrainConfig,
-    heldout: bool,
+    dev: bool,
 ) -> anyhow::Result<(f64, job::Outcome)> {
     let sets: Vec<SpeakerSet> = sets
         .iter()
         .map(|s| SpeakerSet {
             id: s.id.clone(),
             train: s.train.clone(),
-            heldout: if heldout { s.heldout.clone() } else { vec![] },
+            dev: if dev { s.dev.clone() } else { vec![] },
         })
         .collect();
     let data = prepare(rec, &sets)?;
@@ -138,12 +143,12 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         let (secs, out) = timed_job(&rec, &sets[..1], &cfg, true)?;
         let r = &out.speakers[0];
         report["personalize"] = json!({
-            "speaker": r.id, "train_utterances": sets[0].train.len(), "heldout_utterances": sets[0].heldout.len(),
+            "speaker": r.id, "train_utterances": sets[0].train.len(), "dev_utterances": sets[0].dev.len(),
             "seconds": secs, "steps": out.steps, "best_step": r.best_step, "base_wer": r.base_wer, "wer": r.best_wer,
         });
         if !args.json {
             println!(
-                "personalize {} ({} utterances): {secs:.0} s, {} steps (best at {}), held-out WER {:.3} → {:.3}",
+                "personalize {} ({} utterances): {secs:.0} s, {} steps (best at {}), dev WER {:.3} → {:.3}",
                 r.id,
                 sets[0].train.len(),
                 out.steps,

@@ -18,7 +18,7 @@ pub struct Args {
     /// Submodel id from the library (or a .safetensors path) to score beside the base
     #[arg(long, value_name = "ID")]
     submodel: Option<String>,
-    /// One JSON object: {"base", "submodel", "utterances", "normalizer", "errors"}
+    /// One JSON object: {"base", "stock", "submodel", "ci95", "verdict", "utterances", "normalizer", "errors"}
     #[arg(long)]
     json: bool,
     /// Compare raw text (only whitespace collapsed) instead of the English normaliser
@@ -56,7 +56,7 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Normalizer::english()
     };
-    let mut report = evaluate(&rec, sub.as_ref(), &loaded.utts, norm, args.batch)?;
+    let mut report = evaluate(&rec, sub.as_ref(), &loaded.utts, norm, args.batch, true)?;
     report.errors = loaded.errors;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -106,8 +106,18 @@ fn print_table(r: &Report) {
             c.wer, c.cer, c.words, c.sub, c.del, c.ins
         );
     };
+    if let Some(s) = &r.stock {
+        line("stock", s);
+    }
     line("base", &r.base);
     if let Some(s) = &r.submodel {
         line("submodel", s);
     }
+    if let (Some([lo, hi]), Some(v)) = (r.ci95, r.verdict) {
+        println!(
+            "base − submodel WER: 95 % interval [{lo:.3}, {hi:.3}] over {} utterances: {v}",
+            r.utterances.len()
+        );
+    }
+    println!("(stock: the base at Whisper's 30 s window; base: at attune's runtime context)");
 }

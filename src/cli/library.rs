@@ -164,12 +164,7 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
             );
             println!("hyper       {}", serde_json::to_string(&m.hyper)?);
             match &m.metrics {
-                Some(x) => println!(
-                    "metrics     WER {:.1} % → {:.1} % on {} held-out utterances",
-                    x.base_wer * 100.0,
-                    x.wer * 100.0,
-                    x.heldout_utterances
-                ),
+                Some(x) => println!("metrics     {}", x.summary()),
                 None => println!("metrics     -"),
             }
             println!(

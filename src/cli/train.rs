@@ -1,5 +1,5 @@
 //! `attune train`: personalize one speaker or many in one job (one adapter table, the base run
-//! once per step for everyone); results go to the library with their held-out metrics.
+//! once per step for everyone); results go to the library with their test-part figures.
 
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -38,7 +38,7 @@ pub struct Args {
     /// Use only the first N training utterances of each speaker (learning curves)
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// Evaluations without held-out improvement before stopping (0: run all steps)
+    /// Evaluations without dev improvement before stopping (0: run all steps)
     #[arg(long)]
     patience: Option<usize>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint
@@ -138,14 +138,14 @@ fn print_event(e: &TrainEvent, json: bool) {
             wer,
             best_wer,
         } => {
-            eprintln!("step {step:>4}  {speaker}: held-out WER {wer:.3} (best {best_wer:.3})")
+            eprintln!("step {step:>4}  {speaker}: dev WER {wer:.3} (best {best_wer:.3})")
         }
         TrainEvent::SpeakerStopped {
             step,
             speaker,
             best_wer,
         } => {
-            eprintln!("step {step:>4}  {speaker}: early stop, best held-out WER {best_wer:.3}")
+            eprintln!("step {step:>4}  {speaker}: early stop, best dev WER {best_wer:.3}")
         }
     }
 }
@@ -164,19 +164,26 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     for r in &out.saved {
+        let m = r.metrics.as_ref();
         let line = serde_json::json!({
-            "speaker": r.speaker, "submodel": r.submodel, "base_wer": r.base_wer, "wer": r.wer,
+            "speaker": r.speaker, "submodel": r.submodel,
+            "base_wer": m.map(|m| m.base_wer), "wer": m.map(|m| m.wer),
+            "stock_wer": m.and_then(|m| m.stock_wer),
+            "dev_wer": m.and_then(|m| m.dev_wer),
+            "test_utterances": m.map_or(0, |m| m.test_utterances),
+            "ci95": m.and_then(|m| m.ci95), "verdict": m.and_then(|m| m.verdict.clone()),
+            "generic": m.and_then(|m| m.generic).map(|g| serde_json::json!({"base_wer": g.base_wer, "wer": g.wer})),
+            "record_more": r.record_more,
             "steps": r.steps, "best_step": r.best_step, "seconds": out.seconds,
         });
         if args.json {
             println!("{line}");
         } else {
             println!(
-                "{}: {} — held-out WER {} → {} after {} steps ({:.0} s)",
+                "{}: {} — {} after {} steps ({:.0} s)",
                 r.speaker,
                 r.submodel,
-                r.base_wer.map_or("n/a".into(), |w| format!("{w:.3}")),
-                r.wer.map_or("n/a".into(), |w| format!("{w:.3}")),
+                r.describe(),
                 r.steps,
                 out.seconds
             );

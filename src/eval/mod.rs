@@ -19,6 +19,7 @@
 //! empty-reference convention) in [`metrics`].
 
 pub mod align;
+pub mod bootstrap;
 pub mod metrics;
 pub mod normalize;
 mod numbers;

@@ -56,6 +56,8 @@ pub fn submodel(
         metrics: None,
         created,
         parent: None,
+        trained_on: Vec::new(),
+        limit: None,
         space: None,
         checksum: String::new(),
     };

@@ -21,8 +21,8 @@ pub struct Example {
 pub struct SpeakerData {
     pub id: String,
     pub train: Vec<Example>,
-    /// Held-out audio (16 kHz) and what was said.
-    pub heldout: Vec<(Vec<f32>, String)>,
+    /// Dev audio (16 kHz) and what was said: early stopping and version choice only.
+    pub dev: Vec<(Vec<f32>, String)>,
 }
 
 /// Builds an example; `text` is what was said.

@@ -1,5 +1,5 @@
 //! The training loop: one adapter table for every speaker of the job, mixed batches through the
-//! frozen base once per step, per-row AdamW, held-out WER evaluation with early stopping per
+//! frozen base once per step, per-row AdamW, dev WER evaluation with early stopping per
 //! speaker, progress events, cancellation and checkpoints.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,7 @@ pub struct SpeakerResult {
     pub best_wer: Option<f64>,
     pub best_step: u64,
     pub steps: u64,
-    /// The best row (the last one when there is no held-out set), as a one-speaker table.
+    /// The best row (the last one when there is no dev set), as a one-speaker table.
     pub adapter: AdapterTable,
 }
 
@@ -47,20 +47,20 @@ pub fn speaker_seed(seed: u64, id: &str) -> u64 {
     })
 }
 
-/// Corpus WER on held-out pairs of the base (`None`) or of one row of an adapter table.
-pub fn heldout_wer(
+/// Corpus WER on (audio, text) pairs of the base (`None`) or of one row of an adapter table.
+pub fn set_wer(
     rec: &Recognizer,
     adapter: Option<(&AdapterTable, u32)>,
-    heldout: &[(Vec<f32>, String)],
+    pairs: &[(Vec<f32>, String)],
 ) -> Result<f64, TrainError> {
-    let audios: Vec<&[f32]> = heldout.iter().map(|(a, _)| a.as_slice()).collect();
+    let audios: Vec<&[f32]> = pairs.iter().map(|(a, _)| a.as_slice()).collect();
     let hyps = rec.transcribe_with(&audios, 8, |rows| {
         adapter
             .map(|(table, row)| table.gather(&vec![row; rows.len()]))
             .transpose()
             .map_err(Into::into)
     })?;
-    let scores: Vec<_> = heldout
+    let scores: Vec<_> = pairs
         .iter()
         .zip(&hyps)
         .map(|((_, r), h)| score(r, &h.text, &Normalizer::english()))
@@ -116,9 +116,9 @@ pub fn run(
         for (sp, st) in speakers
             .iter()
             .zip(states.iter_mut())
-            .filter(|(sp, _)| !sp.heldout.is_empty())
+            .filter(|(sp, _)| !sp.dev.is_empty())
         {
-            st.base_wer = Some(heldout_wer(rec, None, &sp.heldout)?);
+            st.base_wer = Some(set_wer(rec, None, &sp.dev)?);
         }
     }
     let mut step = 0u64;
@@ -266,7 +266,7 @@ pub fn run(
             best_wer: st.best_wer,
             best_step: st.best_step,
             steps: opt.steps[i],
-            adapter: if sp.heldout.is_empty() {
+            adapter: if sp.dev.is_empty() {
                 last.row(i).expect("row exists")
             } else {
                 b
@@ -284,7 +284,7 @@ pub fn run(
     })
 }
 
-/// Scores every active speaker on its held-out set, keeps the best row, applies early stopping.
+/// Scores every active speaker on its dev set, keeps the best row, applies early stopping.
 #[allow(clippy::too_many_arguments)]
 fn evaluate(
     rec: &Recognizer,
@@ -302,10 +302,10 @@ fn evaluate(
         speakers: table.speakers,
     };
     for (i, (sp, st)) in speakers.iter().zip(states.iter_mut()).enumerate() {
-        if st.done || sp.heldout.is_empty() || st.last_eval == Some(step) {
+        if st.done || sp.dev.is_empty() || st.last_eval == Some(step) {
             continue;
         }
-        let wer = heldout_wer(rec, Some((&frozen, i as u32)), &sp.heldout)?;
+        let wer = set_wer(rec, Some((&frozen, i as u32)), &sp.dev)?;
         st.last_eval = Some(step);
         if st.base_wer.is_none() {
             st.base_wer = Some(wer);

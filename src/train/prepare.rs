@@ -11,7 +11,8 @@ use super::{SpeakerData, TrainError};
 pub struct SpeakerSet {
     pub id: String,
     pub train: Vec<Utterance>,
-    pub heldout: Vec<Utterance>,
+    /// Early stopping and version choice only (never the test part).
+    pub dev: Vec<Utterance>,
 }
 
 fn read(u: &Utterance) -> Result<Vec<f32>, TrainError> {
@@ -34,17 +35,17 @@ pub fn prepare(rec: &Recognizer, sets: &[SpeakerSet]) -> Result<Vec<SpeakerData>
             .iter()
             .map(|u| Ok((read(u)?, u.text.clone())))
             .collect::<Result<Vec<_>, TrainError>>()?;
-        let heldout = s
-            .heldout
+        let dev = s
+            .dev
             .iter()
             .map(|u| Ok((read(u)?, u.text.clone())))
             .collect::<Result<Vec<_>, TrainError>>()?;
-        loaded.push((s.id.clone(), train, heldout));
+        loaded.push((s.id.clone(), train, dev));
     }
     let cfg = &rec.model.config;
     loaded
         .into_iter()
-        .map(|(id, train, heldout)| {
+        .map(|(id, train, dev)| {
             let train = train
                 .iter()
                 .map(|(a, text)| {
@@ -58,7 +59,7 @@ pub fn prepare(rec: &Recognizer, sets: &[SpeakerSet]) -> Result<Vec<SpeakerData>
                     )
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(SpeakerData { id, train, heldout })
+            Ok(SpeakerData { id, train, dev })
         })
         .collect()
 }

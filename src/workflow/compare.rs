@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Result, WorkflowError, Workspace};
 use crate::dataset::{Utterance, load_set};
+use crate::eval::bootstrap::{Paired, RESAMPLES, SEED, Verdict, paired_bootstrap};
 use crate::eval::{
     CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes,
 };
@@ -19,8 +20,8 @@ use crate::submodel::Submodel;
 /// Which of a stored speaker's utterances to score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
-    /// The held-out phrases (never trained on).
-    Heldout,
+    /// The test phrases: never trained on, never used to choose anything.
+    Test,
     /// Every stored utterance (optimistic: includes training data).
     All,
 }
@@ -28,17 +29,19 @@ pub enum Part {
 impl Part {
     pub fn label(self) -> &'static str {
         match self {
-            Part::Heldout => "held-out",
+            Part::Test => "test",
             Part::All => "all",
         }
     }
 }
 
-/// A test set: part of a stored speaker's data, or any folder / manifest / Kaldi dir.
+/// A test set: part of a stored speaker's data, any folder / manifest / Kaldi dir, or given
+/// utterances.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestSet {
     Speaker { id: String, part: Part },
     Path(PathBuf),
+    Utterances(Vec<Utterance>),
 }
 
 /// A test set's utterances with their audio, and the items that could not be read.
@@ -52,10 +55,10 @@ pub fn load(ws: &Workspace, set: &TestSet) -> Result<Loaded> {
     let (utts, mut errors) = match set {
         TestSet::Speaker { id, part } => {
             let all = SpeakerStore::new(&ws.home).open(id)?.utterances()?;
-            let (train, heldout) = crate::enroll::split::partition(all);
+            let parts = crate::enroll::split::partition(all);
             let utts = match part {
-                Part::Heldout => heldout,
-                Part::All => heldout.into_iter().chain(train).collect(),
+                Part::Test => parts.test,
+                Part::All => [parts.test, parts.dev, parts.train].concat(),
             };
             if utts.is_empty() {
                 return Err(WorkflowError::Invalid(format!(
@@ -69,6 +72,7 @@ pub fn load(ws: &Workspace, set: &TestSet) -> Result<Loaded> {
             let (utts, bad) = load_set(p)?;
             (utts, bad.iter().map(ToString::to_string).collect())
         }
+        TestSet::Utterances(u) => (u.clone(), Vec::new()),
     };
     let mut loaded = Vec::new();
     for u in utts {
@@ -103,7 +107,7 @@ pub fn compare_newest(
         .as_deref()
         .map(|id| ws.submodel(id, rec))
         .transpose()?;
-    let mut report = evaluate(rec, sub.as_ref(), &loaded.utts, norm, 8)?;
+    let mut report = evaluate(rec, sub.as_ref(), &loaded.utts, norm, 8, true)?;
     report.errors = loaded.errors;
     let paths = loaded.utts.into_iter().map(|(u, _)| u.audio).collect();
     Ok((latest, report, paths))
@@ -132,8 +136,14 @@ pub struct Row {
 /// The whole report (`--json` prints exactly this).
 #[derive(Serialize)]
 pub struct Report {
+    /// The base at attune's runtime context: what the submodel is compared with.
     pub base: CorpusScore,
+    /// The base at Whisper's standard 30 s window: what a stock recognizer does.
+    pub stock: Option<CorpusScore>,
     pub submodel: Option<CorpusScore>,
+    /// 95 % paired-bootstrap interval of base − submodel WER over the utterances.
+    pub ci95: Option<[f64; 2]>,
+    pub verdict: Option<Verdict>,
     pub utterances: Vec<Row>,
     pub normalizer: &'static str,
     pub errors: Vec<String>,
@@ -143,16 +153,35 @@ fn three(a: (String, String, String)) -> [String; 3] {
     [a.0, a.1, a.2]
 }
 
-/// Transcribes `utts` with the base and, if given, the submodel, and scores both.
+/// Transcribes `utts` with the base, with the stock base (30 s window) when `stock`, and with the
+/// submodel if given; scores them and bootstraps the base − submodel difference.
 pub fn evaluate(
     rec: &Recognizer,
     sub: Option<&Submodel>,
     utts: &[(Utterance, Vec<f32>)],
     norm: Normalizer,
     batch: usize,
+    stock: bool,
 ) -> Result<Report> {
     let audios: Vec<&[f32]> = utts.iter().map(|(_, a)| a.as_slice()).collect();
     let base = rec.transcribe(&audios, None, batch)?;
+    let stock = if !stock {
+        None
+    } else if rec.options.full_context {
+        Some(base.clone())
+    } else {
+        let mut full = rec.clone();
+        full.options.full_context = true;
+        Some(full.transcribe(&audios, None, batch)?)
+    };
+    let stock = stock.map(|st| {
+        let scores: Vec<UtteranceScore> = utts
+            .iter()
+            .zip(&st)
+            .map(|((u, _), t)| score(&u.text, &t.text, &norm))
+            .collect();
+        corpus(&scores)
+    });
     let adapted = sub
         .map(|s| rec.transcribe(&audios, Some(s), batch))
         .transpose()?;
@@ -192,9 +221,24 @@ pub fn evaluate(
             }
         })
         .collect();
+    let interval = sub_scores.as_ref().and_then(|subs| {
+        let paired: Vec<Paired> = base_scores
+            .iter()
+            .zip(subs)
+            .map(|(b, s)| Paired {
+                base_errors: b.words.errors(),
+                sub_errors: s.words.errors(),
+                words: b.words.words,
+            })
+            .collect();
+        paired_bootstrap(&paired, RESAMPLES, SEED)
+    });
     Ok(Report {
         base: corpus(&base_scores),
+        stock,
         submodel: sub_scores.as_deref().map(corpus),
+        ci95: interval.map(|i| [i.lo, i.hi]),
+        verdict: interval.map(|i| i.verdict),
         utterances: rows,
         normalizer: if norm.enabled { "english" } else { "none" },
         errors: Vec::new(),

@@ -9,11 +9,14 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
+use super::compare::{self, TestSet};
 use super::{Result, WorkflowError, Workspace};
+use crate::enroll::split::Parts;
+use crate::eval::Normalizer;
 use crate::library;
 use crate::recognizer::Recognizer;
 use crate::store::speakers::SpeakerStore;
-use crate::submodel::file::{FORMAT_VERSION, Metrics};
+use crate::submodel::file::{FORMAT_VERSION, GenericWer, Metrics, TEST_PROTOCOL};
 use crate::submodel::space::Space;
 use crate::submodel::{Kind, Submodel, SubmodelMeta};
 use crate::train::prepare::{SpeakerSet, prepare};
@@ -128,15 +131,54 @@ impl Request {
     }
 }
 
-/// One submodel a job added to the library.
+/// One submodel a job added to the library, with the figures it was saved with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Saved {
     pub speaker: String,
     pub submodel: String,
-    pub base_wer: Option<f64>,
-    pub wer: Option<f64>,
+    /// Test-part figures (`None` when the speaker has no test utterances yet).
+    pub metrics: Option<Metrics>,
+    /// How many more utterances to record for a meaningful test part (0: enough).
+    pub record_more: usize,
     pub steps: u64,
     pub best_step: u64,
+}
+
+impl Saved {
+    /// `0.441 → 0.221 (test, 17 utt.), better [0.08, 0.36]` or why there is no figure.
+    pub fn describe(&self) -> String {
+        let mut out = match &self.metrics {
+            Some(m) => {
+                let ci = m
+                    .ci95
+                    .map(|[lo, hi]| format!(" [{lo:.2}, {hi:.2}]"))
+                    .unwrap_or_default();
+                format!(
+                    "test WER {:.3} → {:.3} ({} utt.), {}{ci}",
+                    m.base_wer,
+                    m.wer,
+                    m.test_utterances,
+                    m.verdict.as_deref().unwrap_or("no interval")
+                )
+            }
+            None => "no test utterances yet".into(),
+        };
+        if self.record_more > 0 {
+            out.push_str(&format!(
+                "; record about {} more for a meaningful test",
+                self.record_more
+            ));
+        }
+        if let Some(g) = self.metrics.as_ref().and_then(|m| m.generic)
+            && g.regressed()
+        {
+            out.push_str(&format!(
+                "; WARNING ordinary speech worse: {:.3} → {:.3}",
+                g.base_wer, g.wer
+            ));
+        }
+        out
+    }
 }
 
 /// What a job produced.
@@ -149,31 +191,37 @@ pub struct Personalized {
     pub seconds: f64,
 }
 
-/// Stored speakers ready for [`prepare`], and each one's manifest hash.
+/// Stored speakers ready for [`prepare`] (train and dev parts), each one's test part (read only
+/// after training, for the report) and manifest hash.
 struct StoredSets {
     sets: Vec<SpeakerSet>,
+    tests: BTreeMap<String, Parts>,
     data_hashes: BTreeMap<String, String>,
 }
 
-/// Loads speakers `ids` from the store, split into training and held-out utterances.
+/// Loads speakers `ids` from the store, split into train / dev / test by phrase.
 fn speaker_sets(ws: &Workspace, ids: &[String], limit: Option<usize>) -> Result<StoredSets> {
     let store = SpeakerStore::new(&ws.home);
-    let mut sets = Vec::new();
-    let mut data_hashes = BTreeMap::new();
+    let mut out = StoredSets {
+        sets: Vec::new(),
+        tests: BTreeMap::new(),
+        data_hashes: BTreeMap::new(),
+    };
     for id in ids {
         let sp = store.open(id)?;
-        let (mut train, heldout) = crate::enroll::split::partition(sp.utterances()?);
+        let mut parts = crate::enroll::split::partition(sp.utterances()?);
         if let Some(n) = limit {
-            train.truncate(n);
+            parts.train.truncate(n);
         }
-        data_hashes.insert(id.clone(), sp.manifest_hash()?);
-        sets.push(SpeakerSet {
+        out.data_hashes.insert(id.clone(), sp.manifest_hash()?);
+        out.sets.push(SpeakerSet {
             id: id.clone(),
-            train,
-            heldout,
+            train: parts.train.clone(),
+            dev: parts.dev.clone(),
         });
+        out.tests.insert(id.clone(), parts);
     }
-    Ok(StoredSets { sets, data_hashes })
+    Ok(out)
 }
 
 /// The files of an unfinished job: its request, its checkpoint and its lock.
@@ -296,7 +344,7 @@ fn run_job(
     let saved = if out.cancelled {
         Vec::new()
     } else {
-        save_results(ws, rec, &cfg, &stored, &out)?
+        save_results(ws, rec, &cfg, req, &stored, &out)?
     };
     Ok(Personalized {
         saved,
@@ -313,12 +361,14 @@ pub fn space_file(ws: &Workspace, name: &str) -> Result<PathBuf> {
 }
 
 /// Adds every speaker's result of a finished job to the library as that speaker's next version,
-/// with its hyper-parameters, data hash and held-out metrics. A speaker deleted while the job
-/// ran gets nothing saved.
+/// with its hyper-parameters, data hash, the exact training utterances and its figures: the test
+/// part scored now (base, stock, submodel, paired-bootstrap interval) and ordinary speech. A
+/// speaker deleted while the job ran gets nothing saved.
 fn save_results(
     ws: &Workspace,
     rec: &Recognizer,
     cfg: &TrainConfig,
+    req: &Request,
     stored: &StoredSets,
     out: &Outcome,
 ) -> Result<Vec<Saved>> {
@@ -326,13 +376,15 @@ fn save_results(
         serde_json::from_value(serde_json::to_value(cfg).expect("config serializes"))
             .expect("config is a JSON object");
     let store = SpeakerStore::new(&ws.home);
+    let generic = compare::load(ws, &TestSet::Path(ws.generic.clone())).ok();
+    let mut generic_base = None;
     let mut saved = Vec::new();
     for r in &out.speakers {
         if store.open(&r.id).is_err() {
             tracing::warn!("speaker {} was deleted during training; not saved", r.id);
             continue;
         }
-        let set = stored.sets.iter().find(|s| s.id == r.id);
+        let parts = stored.tests.get(&r.id).cloned().unwrap_or_default();
         let mut sub = Submodel {
             meta: SubmodelMeta {
                 format_version: FORMAT_VERSION,
@@ -344,25 +396,58 @@ fn save_results(
                 base_name: rec.model.config.name.clone(),
                 data_hash: stored.data_hashes.get(&r.id).cloned().unwrap_or_default(),
                 hyper: hyper.clone(),
-                metrics: r.base_wer.zip(r.best_wer).map(|(base_wer, wer)| Metrics {
-                    base_wer,
-                    wer,
-                    heldout_utterances: set.map_or(0, |s| s.heldout.len()),
-                    train_utterances: set.map_or(0, |s| s.train.len()),
-                }),
+                metrics: None,
                 created: crate::util::time::now_secs(),
                 parent: None,
+                trained_on: parts.train.iter().map(|u| u.id.clone()).collect(),
+                limit: req.limit,
                 space: cfg.space.clone(),
                 checksum: String::new(),
             },
             table: r.adapter.clone(),
         };
+        let test = compare::load(ws, &TestSet::Utterances(parts.test.clone()))?;
+        if !test.utts.is_empty() {
+            let report =
+                compare::evaluate(rec, Some(&sub), &test.utts, Normalizer::english(), 8, true)?;
+            let generic = match &generic {
+                Some(g) if !g.utts.is_empty() => {
+                    let both = compare::evaluate(
+                        rec,
+                        Some(&sub),
+                        &g.utts,
+                        Normalizer::english(),
+                        8,
+                        false,
+                    )?;
+                    let base = *generic_base.get_or_insert(both.base.wer);
+                    both.submodel.map(|s| GenericWer {
+                        base_wer: base,
+                        wer: s.wer,
+                    })
+                }
+                _ => None,
+            };
+            sub.meta.metrics = report.submodel.as_ref().map(|s| Metrics {
+                base_wer: report.base.wer,
+                wer: s.wer,
+                test_utterances: test.utts.len(),
+                train_utterances: parts.train.len(),
+                protocol: TEST_PROTOCOL.into(),
+                dev_wer: r.best_wer,
+                dev_utterances: parts.dev.len(),
+                stock_wer: report.stock.as_ref().map(|c| c.wer),
+                ci95: report.ci95,
+                verdict: report.verdict.map(|v| v.to_string()),
+                generic,
+            });
+        }
         library::add(&ws.home, &mut sub)?;
         saved.push(Saved {
             speaker: r.id.clone(),
             submodel: sub.meta.id,
-            base_wer: r.base_wer,
-            wer: r.best_wer,
+            metrics: sub.meta.metrics,
+            record_more: parts.more_needed(),
             steps: r.steps,
             best_step: r.best_step,
         });

@@ -19,13 +19,19 @@ pub fn sample_speakers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/speakers")
 }
 
-/// The home, the base choice and the sample speakers' folder.
+/// Real, ordinary speech shipped with attune: every new submodel is also scored on it.
+pub fn generic_clips_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/real")
+}
+
+/// The home, the base choice, the sample speakers' folder and the ordinary-speech clips.
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub home: Home,
     /// `--base`: a directory, or the name of a base imported into the home; `None`: shipped.
     pub base: Option<String>,
     pub samples: PathBuf,
+    pub generic: PathBuf,
 }
 
 impl Workspace {
@@ -34,6 +40,7 @@ impl Workspace {
             home: Home::resolve(home),
             base: base.map(str::to_string),
             samples: sample_speakers_dir(),
+            generic: generic_clips_dir(),
         }
     }
 
@@ -43,6 +50,7 @@ impl Workspace {
             home,
             base: Some(base_dir.to_string_lossy().into_owned()),
             samples: sample_speakers_dir(),
+            generic: generic_clips_dir(),
         }
     }
 
