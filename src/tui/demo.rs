@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::app::{App, Avail, Screen, TestSet, TrainProgress};
-use super::worker::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TrainSummary};
+use super::app::{App, Avail, Screen, TrainProgress};
+use super::msg::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TestSet, TrainSummary};
 use crate::cli::eval::{Report, Row};
 use crate::eval::{Normalizer, corpus, render_alignment, score, word_changes};
 use crate::library::Entry;

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use super::app::TestSet;
-use super::worker::{CompareData, Msg, Shared, Snapshot, SpeakerRow, TakeInfo, TrainSummary};
+use super::msg::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TestSet, TrainSummary};
+use super::shared::Shared;
 use crate::audio::endpoint::{End, EndpointConfig, State};
 use crate::audio::recorder::Input;
 use crate::enroll::{import as enroll_import, prompts};

@@ -1,57 +1,15 @@
 //! The Library screen: every submodel with kind, size, base, created date and held-out metrics;
-//! lineage of the selected one; export, import and delete.
+//! the selected one's details and lineage.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::library::Entry;
 use crate::store::speakers::date_of;
-use crate::tui::app::{App, Command, ConfirmFor, InputFor, Modal};
+use crate::tui::app::App;
 use crate::tui::widgets::{dim, selected, title, wer};
-
-pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
-    let n = app.library.len();
-    match k.code {
-        KeyCode::Up | KeyCode::Char('k') => {
-            app.lib_sel = App::step(app.lib_sel, n, -1);
-            app.lineage = None;
-        }
-        KeyCode::Down | KeyCode::Char('j') => {
-            app.lib_sel = App::step(app.lib_sel, n, 1);
-            app.lineage = None;
-        }
-        KeyCode::Char('i') => {
-            return app.input(
-                "Import a submodel file (.safetensors)",
-                "",
-                InputFor::LibraryImport,
-            );
-        }
-        _ => {
-            let id = app.library.get(app.lib_sel)?.id.clone();
-            return match k.code {
-                KeyCode::Enter | KeyCode::Char('l') => Some(Command::Lineage { id }),
-                KeyCode::Char('x') => app.input(
-                    &format!("Export {id} to (a file, or an existing folder)"),
-                    &format!("{id}.safetensors"),
-                    InputFor::ExportDest { id },
-                ),
-                KeyCode::Char('d') => {
-                    app.modal = Some(Modal::Confirm {
-                        question: format!("Delete submodel {id} from the library?"),
-                        purpose: ConfirmFor::RemoveSubmodel { id },
-                    });
-                    None
-                }
-                _ => None,
-            };
-        }
-    }
-    None
-}
 
 fn metrics(e: &Entry) -> String {
     e.meta.metrics.as_ref().map_or("–".into(), |m| {
