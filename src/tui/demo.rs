@@ -220,7 +220,7 @@ pub fn app(screen: Screen, empty: bool) -> App {
     app.compare.row = 1;
     app.lineage = None;
     app.lib_sel = 1;
-    app.info("ready  ? shows the keys, 1-5 or Tab switch screens, q quits");
+    app.info("ready  ? keys · 1-5 or Tab switch screens · q quits");
     app
 }
 

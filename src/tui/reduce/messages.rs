@@ -144,7 +144,7 @@ fn apply_snapshot(app: &mut App, s: Snapshot) {
         app.info(if app.speakers.is_empty() {
             "no speakers yet  ? shows the keys"
         } else {
-            "ready  ? shows the keys, 1-5 or Tab switch screens, q quits"
+            "ready  ? keys · 1-5 or Tab switch screens · q quits"
         });
     }
     app.loaded = true;
