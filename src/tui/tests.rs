@@ -561,3 +561,18 @@ fn m_shows_every_message_in_full_and_any_key_closes_it() {
     );
     assert_eq!(app.history.len(), n);
 }
+
+#[test]
+fn the_header_keeps_the_job_indicator_at_80_columns() {
+    let mut app = idle(Screen::Train);
+    app.train.running = true;
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| screens::render(&app, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let top: String = (0..80).map(|x| buf[(x, 0)].symbol()).collect();
+    assert!(top.contains("training: preparing"), "{top}");
+    assert!(
+        top.contains("3 Train"),
+        "the current tab keeps its title: {top}"
+    );
+}
