@@ -4,11 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 
 use crate::library::Entry;
 use crate::store::speakers::date_of;
 use crate::tui::app::App;
+use crate::tui::widgets::text::wrap_all;
 use crate::tui::widgets::{dim, selected, title, wer};
 
 fn metrics(e: &Entry) -> String {
@@ -18,34 +19,6 @@ fn metrics(e: &Entry) -> String {
 }
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let [table_area, detail] =
-        Layout::vertical([Constraint::Min(5), Constraint::Length(8)]).areas(area);
-    let rows = app.library.iter().map(|e| {
-        Row::new(vec![
-            e.id.clone(),
-            format!("{} r{}", e.meta.spec.kind, e.meta.spec.rank),
-            format!("{} KiB", e.bytes.div_ceil(1024)),
-            e.meta.base_name.clone(),
-            date_of(e.meta.created),
-            metrics(e),
-        ])
-    });
-    let mut state = TableState::default().with_selected(Some(app.lib_sel));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(14),
-            Constraint::Length(12),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Length(10),
-            Constraint::Length(9),
-        ],
-    )
-    .header(Row::new(["submodel", "kind", "size", "base", "created", "WER"]).style(title()))
-    .row_highlight_style(selected())
-    .block(Block::bordered().title(Line::styled(" Library ", title())));
-    f.render_stateful_widget(table, table_area, &mut state);
     let lines = match (app.library.get(app.lib_sel), &app.lineage) {
         (None, _) => vec![Line::raw(
             "The library is empty: train a speaker (screen 3) or i imports a submodel file.",
@@ -82,10 +55,36 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             l
         }
     };
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered()),
-        detail,
-    );
+    // The detail pane grows with a long lineage, leaving the table at least its header and a row.
+    let lines = wrap_all(&lines, area.width.saturating_sub(2) as usize);
+    let height = (lines.len() as u16 + 2).clamp(8, area.height.saturating_sub(4).max(8));
+    let [table_area, detail] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(height)]).areas(area);
+    let rows = app.library.iter().map(|e| {
+        Row::new(vec![
+            e.id.clone(),
+            format!("{} r{}", e.meta.spec.kind, e.meta.spec.rank),
+            format!("{} KiB", e.bytes.div_ceil(1024)),
+            e.meta.base_name.clone(),
+            date_of(e.meta.created),
+            metrics(e),
+        ])
+    });
+    let mut state = TableState::default().with_selected(Some(app.lib_sel));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(14),
+            Constraint::Length(12),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(10),
+            Constraint::Length(9),
+        ],
+    )
+    .header(Row::new(["submodel", "kind", "size", "base", "created", "WER"]).style(title()))
+    .row_highlight_style(selected())
+    .block(Block::bordered().title(Line::styled(" Library ", title())));
+    f.render_stateful_widget(table, table_area, &mut state);
+    f.render_widget(Paragraph::new(lines).block(Block::bordered()), detail);
 }
