@@ -35,7 +35,10 @@ fn assert_store_format(home: &Path, id: &str) {
         let duration = line["duration"].as_f64().unwrap();
         assert!((duration - f64::from(len) / 16_000.0).abs() < 0.001);
         assert_eq!(line["speaker"], id);
-        assert!(matches!(line["split"].as_str(), Some("train" | "heldout")));
+        assert!(matches!(
+            line["split"].as_str(),
+            Some("train" | "dev" | "test")
+        ));
     }
 }
 
@@ -278,9 +281,14 @@ fn the_split_is_deterministic_and_stable() {
     };
     let (a, b) = (split("s1"), split("s2"));
     assert_eq!(a, b, "same phrases, same split");
-    let held = a.iter().filter(|(_, s)| s == "heldout").count();
-    println!("control: {held} of {} utterances held out", a.len());
-    assert!((10..=30).contains(&held), "{held} held out");
+    let held = a.iter().filter(|(_, s)| s == "test").count();
+    let dev = a.iter().filter(|(_, s)| s == "dev").count();
+    println!(
+        "control: {held} test and {dev} dev of {} utterances",
+        a.len()
+    );
+    assert!((10..=30).contains(&held), "{held} test");
+    assert!((7..=25).contains(&dev), "{dev} dev");
 
     // Adding utterances never moves old ones.
     assert!(import(h, "s1", &repo("sample_data/real")).0);
@@ -293,13 +301,16 @@ fn the_split_is_deterministic_and_stable() {
         .open("s2")
         .and_then(|sp| sp.utterances())
         .unwrap();
-    let (train, heldout) = attune::enroll::split::partition(all);
-    assert_eq!(heldout.len(), held);
-    assert_eq!(train.len() + heldout.len(), 100);
+    let parts = attune::enroll::split::partition(all);
+    assert_eq!(parts.test.len(), held);
+    assert_eq!(parts.dev.len(), dev);
+    assert_eq!(parts.train.len() + parts.dev.len() + parts.test.len(), 100);
     assert!(
-        train
+        parts
+            .train
             .iter()
-            .chain(&heldout)
+            .chain(&parts.dev)
+            .chain(&parts.test)
             .all(|u| u.audio.is_file() && u.speaker.as_deref() == Some("s2"))
     );
 }

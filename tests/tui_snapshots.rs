@@ -1,7 +1,8 @@
-//! Snapshots of every TUI screen (and the help, a dialog and the first start) at 80×24 and
-//! 120×40, drawn from the deterministic demo state into ratatui's `TestBackend`.
+//! Snapshots of every TUI screen and overlay (help, dialogs, notices, message history, the first
+//! start, Enroll without a microphone, a long status line) at 80×24 and 120×40, drawn from the
+//! deterministic demo state into ratatui's `TestBackend`.
 
-use attune::tui::app::{App, ConfirmFor, Modal, Screen};
+use attune::tui::app::{App, ConfirmFor, InputFor, Modal, Screen};
 use attune::tui::{demo, screens};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -31,7 +32,19 @@ fn screen(
 
 #[rstest]
 fn overlays(
-    #[values("first_start", "help", "confirm", "lineage", "finished")] name: &str,
+    #[values(
+        "first_start",
+        "help",
+        "confirm",
+        "lineage",
+        "finished",
+        "no_device",
+        "input",
+        "long_status",
+        "messages",
+        "help_speakers"
+    )]
+    name: &str,
     #[values((80, 24), (120, 40))] size: (u16, u16),
 ) {
     let mut app = demo::app(Screen::Speakers, name == "first_start");
@@ -66,6 +79,31 @@ fn overlays(
             app.info(line);
             app.train.result = Some(Ok(demo::summary()));
         }
+        "no_device" => {
+            app.screen = Screen::Enroll;
+            app.enroll.take = None;
+            app.enroll.level = None;
+            app.enroll.import = Some("imported 100 utterance(s) into accent-de, 0 skipped".into());
+        }
+        "input" => {
+            app.modal = Some(Modal::Input {
+                title: "Import into accent-de: folder of x.wav+x.txt, manifest.jsonl or Kaldi dir"
+                    .into(),
+                value: "/media/usb/recordings/accent-de/session-2026-09-20/manifest.jsonl".into(),
+                purpose: InputFor::ImportPath {
+                    speaker: "accent-de".into(),
+                },
+            })
+        }
+        "long_status" => {
+            app.info("added 5 sample speaker(s) with 492 utterances; 3 trains, 4 compares")
+        }
+        "messages" => {
+            app.error("library/x.safetensors: checksum mismatch");
+            app.info("added 5 sample speaker(s) with 492 utterances; 3 trains, 4 compares");
+            app.messages = true;
+        }
+        "help_speakers" => app.help = true,
         _ => {}
     }
     insta::assert_snapshot!(

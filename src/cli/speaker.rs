@@ -31,7 +31,7 @@ pub enum Command {
     },
     /// List speakers with their utterance and submodel counts
     List {
-        /// A JSON list of objects: id, name, utterances, train, heldout, seconds, submodels, created
+        /// A JSON list of objects: id, name, utterances, train, dev, test, seconds, submodels, created
         #[arg(long)]
         json: bool,
     },
@@ -102,9 +102,10 @@ fn list(ws: &Workspace, json: bool) -> anyhow::Result<ExitCode> {
             serde_json::json!({
                 "id": sp.id,
                 "name": sp.name,
-                "utterances": sp.train + sp.heldout,
+                "utterances": sp.train + sp.dev + sp.test,
                 "train": sp.train,
-                "heldout": sp.heldout,
+                "dev": sp.dev,
+                "test": sp.test,
                 "seconds": (sp.seconds * 10.0).round() / 10.0,
                 "submodels": sp.submodels.len(),
                 "created": sp.created,
@@ -120,11 +121,13 @@ fn list(ws: &Workspace, json: bool) -> anyhow::Result<ExitCode> {
     }
     for r in rows {
         println!(
-            "{:<20} {:<24} {:>4} utterances ({} held out, {:.0} s)  {} submodel(s)",
+            "{:<20} {:<24} {:>4} utterances ({} train / {} dev / {} test, {:.0} s)  {} submodel(s)",
             r["id"].as_str().unwrap_or_default(),
             r["name"].as_str().unwrap_or_default(),
             r["utterances"],
-            r["heldout"],
+            r["train"],
+            r["dev"],
+            r["test"],
             r["seconds"].as_f64().unwrap_or_default(),
             r["submodels"]
         );

@@ -1,16 +1,14 @@
-//! The TUI's one state and its pure update: key presses and worker messages go in, the state
-//! changes and at most one [`Command`] for the worker comes out. No I/O, no terminal, no tensors.
+//! The TUI's one state: what every screen shows and every dialog holds, with small read-only
+//! helpers. How it changes lives in `reduce/` (`App::update`); how it looks in `screens/`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 
-use super::screens;
-use super::worker::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TrainSummary};
+use super::msg::{CompareData, Msg, SpeakerRow, TakeInfo, TestSet, TrainSummary};
 use crate::library::Entry;
 use crate::submodel::Kind;
-use crate::train::TrainEvent;
 
 /// The five screens, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +37,7 @@ impl Screen {
             Screen::Library => "Library",
         }
     }
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
 }
@@ -54,77 +52,6 @@ pub enum Action {
     Resize,
 }
 
-/// Test set of the Compare screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TestSet {
-    Heldout,
-    All,
-}
-
-impl TestSet {
-    pub fn label(self) -> &'static str {
-        match self {
-            TestSet::Heldout => "held-out",
-            TestSet::All => "all utterances",
-        }
-    }
-}
-
-/// Work for the worker (see `worker.rs`); the app never does it itself.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    Refresh,
-    CreateSpeaker {
-        id: String,
-    },
-    SetConsent {
-        id: String,
-        text: String,
-    },
-    DeleteSpeaker {
-        id: String,
-    },
-    ImportSamples,
-    Import {
-        speaker: String,
-        path: PathBuf,
-    },
-    Record,
-    StopRecording,
-    PlayTake,
-    StoreTake {
-        speaker: String,
-        text: String,
-        prompt: String,
-    },
-    PlayFile {
-        path: PathBuf,
-    },
-    Train {
-        speakers: Vec<String>,
-        steps: u64,
-        kind: Kind,
-    },
-    CancelTrain,
-    Compare {
-        speaker: String,
-        set: TestSet,
-    },
-    Lineage {
-        id: String,
-    },
-    Export {
-        id: String,
-        dest: PathBuf,
-    },
-    LibraryImport {
-        path: PathBuf,
-    },
-    RemoveSubmodel {
-        id: String,
-    },
-}
-
 /// Something that is or is not available, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Avail {
@@ -132,6 +59,9 @@ pub enum Avail {
     Ready(String),
     Missing(String),
 }
+
+/// Status lines the history keeps.
+pub const HISTORY: usize = 100;
 
 /// The status line.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -185,7 +115,13 @@ pub struct EnrollState {
     pub import: Option<String>,
 }
 
-/// Train screen state; `progress` stays after the job ends so the chart remains visible.
+/// Adapter kinds the Train screen offers, in the order its kind key cycles them. A new option
+/// (an embedding space, a "from space" mode) is a field of [`TrainState`], a row of the key map
+/// and a field of the Train view's settings.
+pub const TRAIN_KINDS: [Kind; 2] = [Kind::Residual, Kind::Lora];
+
+/// Train screen state: the job's settings, then the job; `progress` stays after the job ends so
+/// the chart remains visible.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainState {
     pub marked: BTreeSet<String>,
@@ -206,50 +142,9 @@ pub struct TrainProgress {
     pub elapsed: f64,
     pub eta: Option<f64>,
     pub losses: Vec<(f64, f64)>,
-    /// Per speaker: (step, held-out WER).
+    /// Per speaker: (step, dev WER).
     pub wers: Vec<(String, Vec<(f64, f64)>)>,
     pub stopped: Vec<String>,
-}
-
-impl TrainProgress {
-    /// Folds one training event in.
-    pub fn reduce(&mut self, e: &TrainEvent) {
-        match e {
-            TrainEvent::Started {
-                speakers,
-                max_steps,
-                ..
-            } => {
-                self.speakers = speakers.clone();
-                self.max_steps = *max_steps;
-            }
-            TrainEvent::Resumed { step } => self.step = *step,
-            TrainEvent::Step {
-                step,
-                loss,
-                elapsed,
-                eta,
-                ..
-            } => {
-                self.step = *step;
-                self.loss = Some(*loss);
-                self.elapsed = *elapsed;
-                self.eta = Some(*eta);
-                self.losses.push((*step as f64, *loss));
-            }
-            TrainEvent::Eval {
-                step, speaker, wer, ..
-            } => {
-                let pos = self.wers.iter().position(|(s, _)| s == speaker);
-                let i = pos.unwrap_or_else(|| {
-                    self.wers.push((speaker.clone(), Vec::new()));
-                    self.wers.len() - 1
-                });
-                self.wers[i].1.push((*step as f64, *wer));
-            }
-            TrainEvent::SpeakerStopped { speaker, .. } => self.stopped.push(speaker.clone()),
-        }
-    }
 }
 
 /// Compare screen state.
@@ -272,7 +167,11 @@ pub struct App {
     pub lib_sel: usize,
     pub lineage: Option<Vec<Entry>>,
     pub status: Status,
+    /// Every status line so far, oldest first (the last [`HISTORY`]); `m` shows them.
+    pub history: Vec<Status>,
     pub help: bool,
+    /// The message history overlay is open.
+    pub messages: bool,
     pub modal: Option<Modal>,
     pub base: Avail,
     pub audio: Avail,
@@ -304,7 +203,9 @@ impl App {
                 text: "loading the home…  ? shows the keys".into(),
                 error: false,
             },
+            history: Vec::new(),
             help: false,
+            messages: false,
             modal: None,
             base: Avail::Checking,
             audio: Avail::Checking,
@@ -337,80 +238,45 @@ impl App {
         self.train.running || self.importing || self.enroll.recording || self.compare.running
     }
 
+    /// Sets the status line and keeps it in the history.
     pub fn info(&mut self, text: impl Into<String>) {
+        self.say(text.into(), false);
+    }
+
+    /// Sets the status line to an error and keeps it in the history.
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.say(text.into(), true);
+    }
+
+    /// Sets the status line without adding to the history (progress that repeats).
+    pub fn progress(&mut self, text: impl Into<String>) {
         self.status = Status {
             text: text.into(),
             error: false,
         };
     }
 
-    pub fn error(&mut self, text: impl Into<String>) {
-        self.status = Status {
-            text: text.into(),
-            error: true,
-        };
-    }
-
-    /// The one entry point: folds an action into the state.
-    pub fn update(&mut self, action: Action) -> Option<Command> {
-        match action {
-            Action::Tick => {
-                self.ticks += 1;
-                None
+    fn say(&mut self, text: String, error: bool) {
+        self.status = Status { text, error };
+        if self.history.last() != Some(&self.status) {
+            if self.history.len() == HISTORY {
+                self.history.remove(0);
             }
-            Action::Resize => None,
-            Action::Msg(m) => super::reduce::reduce(self, *m),
-            Action::Key(k) if k.kind == KeyEventKind::Release => None,
-            Action::Key(k) => self.on_key(k),
+            self.history.push(self.status.clone());
         }
     }
 
-    fn on_key(&mut self, k: KeyEvent) -> Option<Command> {
-        self.notice = None;
-        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
-            return self.ask_quit();
-        }
-        if self.modal.is_some() {
-            return super::modal::on_key(self, k);
-        }
-        if self.help {
-            self.help = false;
-            return None;
-        }
-        match k.code {
-            KeyCode::Char('?') => {
-                self.help = true;
-                None
-            }
-            KeyCode::Char('q') => self.ask_quit(),
-            KeyCode::Tab => self.go(Screen::ALL[(self.screen.index() + 1) % 5]),
-            KeyCode::BackTab => self.go(Screen::ALL[(self.screen.index() + 4) % 5]),
-            KeyCode::Char(c @ '1'..='5') => self.go(Screen::ALL[c as usize - '1' as usize]),
-            _ => match self.screen {
-                Screen::Speakers => screens::speakers::on_key(self, k),
-                Screen::Enroll => screens::enroll::on_key(self, k),
-                Screen::Train => screens::train::on_key(self, k),
-                Screen::Compare => screens::compare::on_key(self, k),
-                Screen::Library => screens::library::on_key(self, k),
-            },
-        }
+    /// The prompt being recorded on the Enroll screen, if any.
+    pub fn prompt(&self) -> Option<&str> {
+        let s = self.speaker()?;
+        s.pending
+            .get(self.enroll.prompt.min(s.pending.len().saturating_sub(1)))
+            .map(String::as_str)
     }
 
-    fn go(&mut self, s: Screen) -> Option<Command> {
-        self.screen = s;
-        None
-    }
-
-    fn ask_quit(&mut self) -> Option<Command> {
-        if self.busy() {
-            self.modal = Some(Modal::Confirm {
-                question: "A job is running. Quit anyway (it will be cancelled)?".into(),
-                purpose: ConfirmFor::Quit,
-            });
-        } else {
-            self.quit = true;
-        }
-        None
+    /// The Compare screen's test set.
+    pub fn test_set(&self) -> TestSet {
+        self.compare.set.unwrap_or(TestSet::Test)
     }
 
     /// Moves a selection index by `delta` within `len` items.
@@ -419,41 +285,5 @@ impl App {
             return 0;
         }
         (index as isize + delta).clamp(0, len as isize - 1) as usize
-    }
-
-    /// Opens a text field.
-    pub fn input(&mut self, title: &str, value: &str, purpose: InputFor) -> Option<Command> {
-        self.modal = Some(Modal::Input {
-            title: title.into(),
-            value: value.into(),
-            purpose,
-        });
-        None
-    }
-
-    /// Applies a new snapshot of the home, keeping selections on the same ids.
-    pub fn apply_snapshot(&mut self, s: Snapshot) {
-        let keep = self.speaker().map(|r| r.id.clone());
-        let keep_lib = self.library.get(self.lib_sel).map(|e| e.id.clone());
-        self.speakers = s.speakers;
-        self.library = s.library;
-        self.sel = keep
-            .and_then(|id| self.speakers.iter().position(|r| r.id == id))
-            .unwrap_or(self.sel.min(self.speakers.len().saturating_sub(1)));
-        self.lib_sel = keep_lib
-            .and_then(|id| self.library.iter().position(|e| e.id == id))
-            .unwrap_or(self.lib_sel.min(self.library.len().saturating_sub(1)));
-        let ids: BTreeSet<String> = self.speakers.iter().map(|r| r.id.clone()).collect();
-        self.train.marked.retain(|m| ids.contains(m));
-        if let Some(p) = s.problems.first() {
-            self.error(p.clone());
-        } else if !self.loaded {
-            self.info(if self.speakers.is_empty() {
-                "no speakers yet  ? shows the keys"
-            } else {
-                "ready  ? shows the keys, 1-5 or Tab switch screens, q quits"
-            });
-        }
-        self.loaded = true;
     }
 }

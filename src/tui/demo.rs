@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::app::{App, Avail, Screen, TestSet, TrainProgress};
-use super::worker::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TrainSummary};
+use super::app::{App, Avail, Screen, TrainProgress};
+use super::msg::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TestSet, TrainSummary};
 use crate::eval::{Normalizer, corpus, render_alignment, score, word_changes};
 use crate::library::Entry;
 use crate::model::decode::Stop;
@@ -36,11 +36,23 @@ fn entry(speaker: &str, version: u32, base_wer: f64, wer: f64) -> Entry {
             metrics: Some(Metrics {
                 base_wer,
                 wer,
-                heldout_utterances: 13,
+                test_utterances: 19,
                 train_utterances: 20 * version as usize,
+                protocol: crate::submodel::file::TEST_PROTOCOL.into(),
+                dev_wer: Some(wer - 0.03),
+                dev_utterances: 15,
+                stock_wer: Some(base_wer + 0.04),
+                ci95: Some([(base_wer - wer) * 0.4, (base_wer - wer) * 1.5]),
+                verdict: Some("better".into()),
+                generic: Some(crate::submodel::file::GenericWer {
+                    base_wer: 0.061,
+                    wer: 0.070,
+                }),
             }),
             created: CREATED + u64::from(version) * 86_400,
             parent: (version > 1).then(|| format!("{speaker}-v{}", version - 1)),
+            trained_on: Vec::new(),
+            limit: None,
             space: None,
             checksum: String::new(),
         },
@@ -49,6 +61,7 @@ fn entry(speaker: &str, version: u32, base_wer: f64, wer: f64) -> Entry {
 }
 
 fn speaker(id: &str, train: usize, heldout: usize, subs: &[&Entry]) -> SpeakerRow {
+    let (dev, test) = (heldout * 3 / 7, heldout - heldout * 3 / 7);
     SpeakerRow {
         id: id.into(),
         name: id.into(),
@@ -56,7 +69,8 @@ fn speaker(id: &str, train: usize, heldout: usize, subs: &[&Entry]) -> SpeakerRo
         consent: (id == "accent-de")
             .then(|| "Verbal consent, recordings stay local (2026-09-20)".into()),
         train,
-        heldout,
+        dev,
+        test,
         submodels: subs
             .iter()
             .map(|e| (e.id.clone(), e.meta.metrics.clone()))
@@ -138,11 +152,14 @@ pub fn compare() -> CompareData {
     }
     CompareData {
         speaker: "accent-de".into(),
-        set: TestSet::Heldout,
+        set: TestSet::Test,
         submodel: Some("accent-de-v2".into()),
         report: Report {
             base: corpus(&base_scores),
+            stock: None,
             submodel: Some(corpus(&sub_scores)),
+            ci95: Some([0.05, 0.41]),
+            verdict: Some(crate::eval::bootstrap::Verdict::Better),
             utterances: rows,
             normalizer: "english",
             errors: Vec::new(),
@@ -221,7 +238,7 @@ pub fn app(screen: Screen, empty: bool) -> App {
     app.compare.row = 1;
     app.lineage = None;
     app.lib_sel = 1;
-    app.info("ready  ? shows the keys, 1-5 or Tab switch screens, q quits");
+    app.info("ready  ? keys · 1-5 or Tab switch screens · q quits");
     app
 }
 
@@ -231,8 +248,8 @@ pub fn summary() -> TrainSummary {
         saved: vec![Saved {
             speaker: "accent-de".into(),
             submodel: "accent-de-v3".into(),
-            base_wer: Some(0.712),
-            wer: Some(0.404),
+            metrics: entry("accent-de", 3, 0.712, 0.404).meta.metrics,
+            record_more: 0,
             steps: 40,
             best_step: 40,
         }],

@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::app::Action;
-use super::worker::Msg;
+use super::msg::Msg;
 
 /// How often the UI ticks (spinner).
 pub const TICK: Duration = Duration::from_millis(250);

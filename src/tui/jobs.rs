@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use super::app::TestSet;
-use super::worker::{CompareData, Msg, Shared, TakeInfo, TrainSummary};
+use super::msg::{CompareData, Msg, TakeInfo, TestSet, TrainSummary};
+use super::shared::Shared;
 use crate::audio::endpoint::{End, EndpointConfig, State};
 use crate::audio::recorder::Input;
 use crate::eval::Normalizer;
@@ -240,7 +240,7 @@ pub fn train(s: &Shared, req: &Request, resume: bool, cancel: &AtomicBool) {
 pub fn compare(s: &Shared, speaker: &str, set: TestSet) {
     let run = || -> Result<Box<CompareData>, String> {
         let part = match set {
-            TestSet::Heldout => Part::Heldout,
+            TestSet::Test => Part::Test,
             TestSet::All => Part::All,
         };
         let rec = s.recognizer()?;

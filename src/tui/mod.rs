@@ -2,16 +2,22 @@
 //! terminal: it sends stderr and tracing to `<home>/logs/` (nothing may print over the screen),
 //! restores the terminal on exit and on panic, and drives the Elm-style loop — events in,
 //! `App::update`, commands to the worker, one redraw per event. The UI never touches a tensor.
+//!
+//! Modules, leaves first (none imports one below it):
+//! `msg` (commands, worker messages, view types) ← `app` (the state) ← `keymap` (keys → acts,
+//! and the help) ← `reduce/` (every state transition) and `screens/` + `widgets/` (pure views);
+//! `shared` ← `jobs` ← `worker` (runs commands, sends messages); `event` merges the inputs.
 
 pub mod app;
 pub mod bench;
 pub mod demo;
 pub mod event;
-pub mod help;
 pub mod jobs;
-pub mod modal;
+pub mod keymap;
+pub mod msg;
 pub mod reduce;
 pub mod screens;
+pub mod shared;
 pub mod widgets;
 pub mod worker;
 

@@ -2,9 +2,11 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{Action, App, Avail, Command, Modal, Screen, TestSet};
+use super::app::{Action, App, Avail, Modal, Screen};
 use super::demo;
-use super::worker::{Msg, Snapshot, TakeInfo};
+use super::keymap::{self, Scope};
+use super::msg::{Command, Msg, Snapshot, TakeInfo, TestSet};
+use super::screens;
 use crate::submodel::Kind;
 use crate::train::TrainEvent;
 
@@ -320,4 +322,257 @@ fn help_opens_with_question_mark_and_any_key_closes_it() {
     assert_eq!(key(&mut app, KeyCode::Char('3')), None);
     assert!(!app.help);
     assert_eq!(app.screen, Screen::Train);
+}
+
+/// Keys a user could press: every printable ASCII character and the named keys.
+fn every_key() -> Vec<KeyEvent> {
+    let mut codes: Vec<KeyCode> = (' '..='~').map(KeyCode::Char).collect();
+    codes.extend([
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Backspace,
+        KeyCode::Delete,
+        KeyCode::Insert,
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+    ]);
+    codes.extend((1..=12).map(KeyCode::F));
+    codes
+        .into_iter()
+        .map(|c| KeyEvent::new(c, KeyModifiers::NONE))
+        .collect()
+}
+
+/// States worth pressing keys in: idle, a job running with a take and a comparison, first start.
+fn states(screen: Screen) -> Vec<App> {
+    let mut ready = idle(screen);
+    ready.audio = Avail::Ready("vsink.monitor".into());
+    vec![
+        idle(screen),
+        ready,
+        demo::app(screen, false),
+        demo::app(screen, true),
+    ]
+}
+
+#[test]
+fn a_key_missing_from_the_key_map_does_nothing() {
+    for screen in Screen::ALL {
+        for k in every_key() {
+            let bound = [Scope::Always, Scope::Global, Scope::Screen(screen)]
+                .into_iter()
+                .any(|s| keymap::lookup(s, &k).is_some());
+            if bound {
+                continue;
+            }
+            for mut app in states(screen) {
+                let before = format!("{app:?}");
+                let cmd = app.update(Action::Key(k));
+                assert_eq!(cmd, None, "{:?} on {screen:?} sent a command", k.code);
+                assert_eq!(
+                    format!("{app:?}"),
+                    before,
+                    "{:?} on {screen:?} is handled but not in the key map (keymap.rs)",
+                    k.code
+                );
+            }
+        }
+    }
+}
+
+fn text(lines: &[ratatui::text::Line<'_>]) -> String {
+    lines
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_key_map_row_is_in_the_help_and_dispatches_to_its_action() {
+    for b in keymap::KEYMAP {
+        for (key, act) in b.keys {
+            let mods = if key.ctrl {
+                KeyModifiers::CONTROL
+            } else {
+                KeyModifiers::NONE
+            };
+            let e = KeyEvent::new(key.code, mods);
+            assert_eq!(
+                keymap::lookup(b.scope, &e),
+                Some(*act),
+                "{} in {:?} is shadowed by an earlier row",
+                key.name(),
+                b.scope
+            );
+            // The row's label names the key (a capital by its small letter, a digit by a range).
+            let label = b.label();
+            let name = key.name();
+            let listed = label.split(' ').any(|w| {
+                w == name
+                    || w.contains(&name)
+                    || (name.len() == 1 && w.eq_ignore_ascii_case(&name))
+                    || (w.len() == 3 && w.as_bytes()[1] == b'-' && {
+                        let (lo, hi) = (w.as_bytes()[0], w.as_bytes()[2]);
+                        name.len() == 1 && (lo..=hi).contains(&name.as_bytes()[0])
+                    })
+            });
+            assert!(listed, "{name} is missing from its help label {label:?}");
+        }
+        let row = format!("{:>14}  {}", b.label(), b.help);
+        match b.scope {
+            Scope::Screen(s) => assert!(
+                text(&screens::help_lines(s)).contains(&row),
+                "{row:?} not in the help of {s:?}"
+            ),
+            Scope::Global | Scope::Always => {
+                for s in Screen::ALL {
+                    assert!(text(&screens::help_lines(s)).contains(&row), "{row:?}");
+                }
+            }
+            Scope::Input | Scope::Confirm => {
+                let hint = keymap::hint(b.scope);
+                assert!(
+                    hint.contains(&format!("{}: {}", b.label(), b.help)),
+                    "{hint}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn dialog_keys_come_from_the_key_map() {
+    let mut app = idle(Screen::Speakers);
+    key(&mut app, KeyCode::Char('n'));
+    // 'q', '?' and digits type into the field; Backspace erases; Esc cancels.
+    assert!(chars(&mut app, "q?1").is_empty());
+    key(&mut app, KeyCode::Backspace);
+    assert!(matches!(&app.modal, Some(Modal::Input { value, .. }) if value == "q?"));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none() && !app.quit);
+    // A capital answers a question too.
+    key(&mut app, KeyCode::Char('d'));
+    assert_eq!(
+        key(&mut app, KeyCode::Char('Y')),
+        Some(Command::DeleteSpeaker {
+            id: "accent-de".into()
+        })
+    );
+}
+
+/// The bottom rows of the UI drawn at `w`×24 (the status line takes one or two), as text.
+fn status_rows(app: &App, w: u16) -> Vec<String> {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, 24)).unwrap();
+    t.draw(|f| screens::render(app, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (24 - screens::STATUS_LINES as u16..24)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .collect()
+}
+
+#[test]
+fn the_status_line_never_cuts_a_word() {
+    let long = "added 5 sample speaker(s) with 492 utterances; 3 trains, 4 compares";
+    let longer = format!("{long}; {long}; {long}");
+    for text in [
+        long,
+        longer.as_str(),
+        "/home/someone/a/very/long/path/with/no/spaces",
+    ] {
+        let mut app = idle(Screen::Speakers);
+        app.error(text);
+        for w in [20usize, 33, 56, 80, 119] {
+            let lines = screens::status_lines(&app, w);
+            assert!(lines.len() <= screens::STATUS_LINES);
+            let shown: Vec<String> = lines
+                .iter()
+                .flat_map(|l| {
+                    l.to_string()
+                        .split_whitespace()
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let words: Vec<&str> = std::iter::once("error:")
+                .chain(text.split_whitespace())
+                .collect();
+            let cut = shown.last().is_some_and(|s| s == "all");
+            let kept = if cut {
+                &shown[..shown.len() - 3]
+            } else {
+                &shown[..]
+            };
+            // Every word shown is a whole word of the text, in order (a word wider than the whole
+            // line is the one exception: it is split, never dropped).
+            if text.split_whitespace().all(|w2| w2.len() < w - 7) {
+                assert_eq!(kept, &words[..kept.len()], "width {w}");
+            }
+            if cut {
+                assert_eq!(&shown[shown.len() - 3..], ["…", "m:", "all"]);
+                assert_eq!(
+                    app.history.last().unwrap().text,
+                    text,
+                    "the full text is kept"
+                );
+            } else if text.split_whitespace().all(|w2| w2.len() < w - 7) {
+                assert_eq!(kept.len(), words.len(), "width {w}: nothing left out");
+            }
+        }
+    }
+    // Drawn at 80 columns, the samples message is whole (it wraps onto a second line).
+    let mut app = idle(Screen::Speakers);
+    app.info(long);
+    let rows = status_rows(&app, 80).join(" ");
+    assert!(
+        rows.contains("3 trains,") && rows.contains("4 compares"),
+        "{rows}"
+    );
+}
+
+#[test]
+fn m_shows_every_message_in_full_and_any_key_closes_it() {
+    let mut app = idle(Screen::Train);
+    app.info("first");
+    app.error("second, an error");
+    key(&mut app, KeyCode::Char('m'));
+    assert!(app.messages);
+    let texts: Vec<&str> = app.history.iter().map(|s| s.text.as_str()).collect();
+    assert!(texts.ends_with(&["first", "second, an error"]), "{texts:?}");
+    assert_eq!(key(&mut app, KeyCode::Char('3')), None);
+    assert!(!app.messages);
+    // Import progress repeats many times a second: it shows but does not fill the history.
+    let n = app.history.len();
+    msg(
+        &mut app,
+        Msg::ImportProgress {
+            speaker: "tremor".into(),
+            done: 3,
+            skipped: 0,
+        },
+    );
+    assert_eq!(app.history.len(), n);
+}
+
+#[test]
+fn the_header_keeps_the_job_indicator_at_80_columns() {
+    let mut app = idle(Screen::Train);
+    app.train.running = true;
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| screens::render(&app, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let top: String = (0..80).map(|x| buf[(x, 0)].symbol()).collect();
+    assert!(top.contains("training: preparing"), "{top}");
+    assert!(
+        top.contains("3 Train"),
+        "the current tab keeps its title: {top}"
+    );
 }

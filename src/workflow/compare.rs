@@ -37,7 +37,7 @@ impl Part {
 
 /// A test set: part of a stored speaker's data, any folder / manifest / Kaldi dir, or given
 /// utterances.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum TestSet {
     Speaker { id: String, part: Part },
     Path(PathBuf),

@@ -1,4 +1,4 @@
-//! Speakers as a user sees them: the per-speaker summary (utterances, held-out share, prompts to
+//! Speakers as a user sees them: the per-speaker summary (utterances by train/dev/test, prompts to
 //! go, submodels), creating a speaker with a consent note, and deleting one completely — its
 //! recordings, its submodels and any interrupted job that would save for it.
 
@@ -18,11 +18,14 @@ pub struct SpeakerSummary {
     /// Consent note and its date.
     pub consent: Option<String>,
     pub train: usize,
-    pub heldout: usize,
+    /// Early stopping and version choice.
+    pub dev: usize,
+    /// Reported only.
+    pub test: usize,
     /// Seconds of stored audio.
     pub seconds: f64,
     pub created: u64,
-    /// Library submodels of this speaker with their held-out metrics, oldest first.
+    /// Library submodels of this speaker with their metrics, oldest first.
     pub submodels: Vec<(String, Option<Metrics>)>,
     /// Prompts of the speaker's script not yet recorded, in order.
     pub pending: Vec<String>,
@@ -67,10 +70,12 @@ pub fn summary(ws: &Workspace) -> Summary {
         });
         let script_len = script.len();
         let pending = super::enroll::pending(&sp, script).unwrap_or_default();
-        let heldout = manifest
-            .iter()
-            .filter(|u| split_for(&u.line.text) == Split::Heldout)
-            .count();
+        let count = |part| {
+            manifest
+                .iter()
+                .filter(|u| split_for(&u.line.text) == part)
+                .count()
+        };
         let (name, notes, consent, created) = match sp.info() {
             Ok(i) => (
                 i.name,
@@ -91,8 +96,9 @@ pub fn summary(ws: &Workspace) -> Summary {
                 .collect(),
             pending,
             script_len,
-            train: manifest.len() - heldout,
-            heldout,
+            train: count(Split::Train),
+            dev: count(Split::Dev),
+            test: count(Split::Test),
             seconds: manifest.iter().filter_map(|u| u.line.duration).sum(),
             created,
             id: sp.id,

@@ -1,64 +1,23 @@
 //! The Compare screen: base vs the speaker's newest submodel on a test set — corpus WER / CER with
 //! substitutions, deletions and insertions side by side, per-utterance rows with the errors
-//! highlighted, the words the submodel fixed and broke, playback, and WER by submodel version.
+//! highlighted, the words the submodel fixed and broke, and WER by submodel version.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 
 use crate::eval::CorpusScore;
-use crate::tui::app::{App, Command, TestSet};
+use crate::tui::app::App;
+use crate::tui::msg::SpeakerRow;
+use crate::tui::widgets::text::{flow, wrap};
 use crate::tui::widgets::{bad, dim, good, selected, title, wer};
-
-pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
-    let n = app.speakers.len();
-    let rows = app
-        .compare
-        .data
-        .as_ref()
-        .map_or(0, |d| d.report.utterances.len());
-    match k.code {
-        KeyCode::Left => app.sel = App::step(app.sel, n, -1),
-        KeyCode::Right => app.sel = App::step(app.sel, n, 1),
-        KeyCode::Up | KeyCode::Char('k') => app.compare.row = App::step(app.compare.row, rows, -1),
-        KeyCode::Down | KeyCode::Char('j') => app.compare.row = App::step(app.compare.row, rows, 1),
-        KeyCode::Char('s') => {
-            app.compare.set = Some(match set(app) {
-                TestSet::Heldout => TestSet::All,
-                TestSet::All => TestSet::Heldout,
-            })
-        }
-        KeyCode::Char('p') => {
-            let d = app.compare.data.as_ref()?;
-            let path = d.paths.get(app.compare.row)?.clone();
-            return Some(Command::PlayFile { path });
-        }
-        KeyCode::Enter if app.compare.running => app.error("already scoring; wait for it"),
-        KeyCode::Enter => {
-            let speaker = app.speaker()?.id.clone();
-            app.compare.running = true;
-            app.info(format!("scoring {speaker}: base and newest submodel…"));
-            return Some(Command::Compare {
-                speaker,
-                set: set(app),
-            });
-        }
-        _ => {}
-    }
-    None
-}
-
-fn set(app: &App) -> TestSet {
-    app.compare.set.unwrap_or(TestSet::Heldout)
-}
 
 /// Held-out WER against the number of enrollment utterances, when the speaker's submodels were
 /// trained on at least two different amounts (the newest submodel per amount); otherwise the
-/// held-out WER of each version.
-fn learning_curve(s: &crate::tui::worker::SpeakerRow) -> (&'static str, Vec<String>) {
+/// test WER of each version.
+fn learning_curve(s: &SpeakerRow) -> (&'static str, Vec<String>) {
     let mut by_n: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
     for m in s
         .submodels
@@ -77,48 +36,60 @@ fn learning_curve(s: &crate::tui::worker::SpeakerRow) -> (&'static str, Vec<Stri
             .map(|m| m.base_wer);
         let mut points: Vec<String> = base.map(|b| format!("0 utt {b:.2}")).into_iter().collect();
         points.extend(by_n.iter().map(|(n, w)| format!("{n} utt {w:.2}")));
-        return ("held-out WER vs enrollment utterances: ", points);
+        return ("test WER vs enrollment utterances: ", points);
     }
     let points = s
         .submodels
         .iter()
         .filter_map(|(id, m)| m.as_ref().map(|m| format!("{id} {:.2}", m.wer)))
         .collect();
-    ("held-out WER by version: ", points)
+    ("test WER by version: ", points)
 }
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let block = Block::bordered().title(Line::styled(" Compare ", title()));
     let inner = block.inner(area);
     f.render_widget(block, area);
+    let speaker = app.speaker();
+    let (curve_label, versions) = speaker.map_or(("test WER by version: ", vec![]), learning_curve);
+    let w = inner.width as usize;
+    let mut top_lines = flow(
+        vec![
+            vec![
+                Span::styled(
+                    speaker.map_or("no speaker", |s| s.id.as_str()).to_string(),
+                    title(),
+                ),
+                Span::styled(" (← →)", dim()),
+            ],
+            vec![
+                Span::styled("test set ", dim()),
+                Span::raw(app.test_set().label()),
+                Span::styled(" (s)", dim()),
+            ],
+            vec![Span::styled("Enter scores · p plays", dim())],
+        ],
+        "  ",
+        w,
+    );
+    top_lines.extend(wrap(
+        &Line::from(vec![
+            Span::styled(curve_label, dim()),
+            Span::raw(if versions.is_empty() {
+                "no submodel yet".into()
+            } else {
+                versions.join(" · ")
+            }),
+        ]),
+        w,
+    ));
     let [top, head, body] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(top_lines.len() as u16),
         Constraint::Length(4),
         Constraint::Min(0),
     ])
     .areas(inner);
-    let speaker = app.speaker();
-    let (curve_label, versions) =
-        speaker.map_or(("held-out WER by version: ", vec![]), learning_curve);
-    f.render_widget(
-        Paragraph::new(vec![
-            Line::from(vec![
-                Span::styled(speaker.map_or("no speaker", |s| s.id.as_str()), title()),
-                Span::styled(" (← →)  test set ", dim()),
-                Span::raw(set(app).label()),
-                Span::styled(" (s)  Enter scores · p plays", dim()),
-            ]),
-            Line::from(vec![
-                Span::styled(curve_label, dim()),
-                Span::raw(if versions.is_empty() {
-                    "no submodel yet".into()
-                } else {
-                    versions.join(" · ")
-                }),
-            ]),
-        ]),
-        top,
-    );
+    f.render_widget(Paragraph::new(top_lines), top);
     let Some(d) = app
         .compare
         .data

@@ -1,79 +1,18 @@
 //! The Enroll screen: the current prompt large and centred, progress through the script, a live
-//! level meter, the last take's waveform, single keys to record / stop / listen / keep / edit /
-//! skip, and import from a path (which works without a sound card).
+//! level meter, the last take's waveform and its quality, the microphone (or why recording is
+//! off and import still works) and the last import's outcome.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::tui::app::{App, Avail, Command, InputFor};
+use crate::tui::app::{App, Avail};
 use crate::tui::widgets::level::LevelMeter;
+use crate::tui::widgets::text::{flow, wrap_all};
 use crate::tui::widgets::waveform::Waveform;
 use crate::tui::widgets::{bad, dim, title};
-
-/// The prompt being recorded, if any.
-pub fn prompt(app: &App) -> Option<&str> {
-    let s = app.speaker()?;
-    s.pending
-        .get(app.enroll.prompt.min(s.pending.len().saturating_sub(1)))
-        .map(String::as_str)
-}
-
-pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
-    let n = app.speakers.len();
-    let id = app.speaker()?.id.clone();
-    let pending = app.speaker()?.pending.len();
-    match k.code {
-        KeyCode::Left => app.sel = App::step(app.sel, n, -1),
-        KeyCode::Right => app.sel = App::step(app.sel, n, 1),
-        KeyCode::Char('i') => {
-            return app.input(
-                &format!("Import into {id}: folder of x.wav+x.txt, manifest.jsonl or Kaldi dir"),
-                "",
-                InputFor::ImportPath { speaker: id },
-            );
-        }
-        KeyCode::Char('s') => app.enroll.prompt = App::step(app.enroll.prompt, pending, 1),
-        KeyCode::Char('b') => app.enroll.prompt = App::step(app.enroll.prompt, pending, -1),
-        KeyCode::Char('r' | ' ') if app.enroll.recording => return Some(Command::StopRecording),
-        KeyCode::Char('r' | ' ') => {
-            if let Avail::Missing(why) = &app.audio {
-                let why = format!("recording is off: {why}; i imports instead");
-                app.error(why);
-                return None;
-            }
-            prompt(app)?;
-            app.enroll.recording = true;
-            app.enroll.take = None;
-            app.info("listening: say the phrase; a pause ends the take (r stops)");
-            return Some(Command::Record);
-        }
-        KeyCode::Char('p') if app.enroll.take.is_some() => return Some(Command::PlayTake),
-        KeyCode::Enter | KeyCode::Char('e') if app.enroll.take.is_some() => {
-            let p = prompt(app)?.to_string();
-            if k.code == KeyCode::Char('e') {
-                return app.input(
-                    "What was actually said",
-                    &p,
-                    InputFor::Said {
-                        speaker: id,
-                        prompt: p.clone(),
-                    },
-                );
-            }
-            return Some(Command::StoreTake {
-                speaker: id,
-                text: p.clone(),
-                prompt: p,
-            });
-        }
-        _ => {}
-    }
-    None
-}
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let block = Block::bordered().title(Line::styled(" Enroll ", title()));
@@ -86,33 +25,43 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         );
         return;
     };
+    let w = inner.width as usize;
+    let done = s.script_len - s.pending.len().min(s.script_len);
+    let at = (app.enroll.prompt.min(s.pending.len().saturating_sub(1))) + done + 1;
+    let top_lines = flow(
+        vec![
+            vec![
+                Span::styled(format!("{} ", s.id), title()),
+                Span::styled("(← →)", dim()),
+            ],
+            vec![Span::raw(format!(
+                "prompt {}/{} · {} stored ({} train, {} dev, {} test)",
+                at.min(s.script_len),
+                s.script_len,
+                s.train + s.dev + s.test,
+                s.train,
+                s.dev,
+                s.test
+            ))],
+        ],
+        "  ",
+        w,
+    );
+    let take_lines = take_lines(app, w);
+    let mic_lines = mic_lines(app, w);
     let [top, prompt_area, meter, wave, take, mic] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(top_lines.len() as u16),
         Constraint::Min(3),
         Constraint::Length(1),
         Constraint::Length(4),
-        Constraint::Length(1),
-        Constraint::Length(2),
+        Constraint::Length(take_lines.len() as u16),
+        Constraint::Length(mic_lines.len() as u16),
     ])
     .areas(inner);
-    let done = s.script_len - s.pending.len().min(s.script_len);
-    let at = (app.enroll.prompt.min(s.pending.len().saturating_sub(1))) + done + 1;
-    f.render_widget(
-        Line::from(vec![
-            Span::styled(format!("{} ", s.id), title()),
-            Span::styled("(← →)  ", dim()),
-            Span::raw(format!(
-                "prompt {}/{} · {} stored ({} train, {} held-out)",
-                at.min(s.script_len),
-                s.script_len,
-                s.train + s.heldout,
-                s.train,
-                s.heldout
-            )),
-        ]),
-        top,
-    );
-    let text = prompt(app).unwrap_or("Every prompt of the script is recorded.");
+    f.render_widget(Paragraph::new(top_lines), top);
+    let text = app
+        .prompt()
+        .unwrap_or("Every prompt of the script is recorded.");
     let pad = prompt_area.height.saturating_sub(3) / 2;
     let mut lines = vec![Line::raw(""); pad as usize];
     lines.push(Line::styled(
@@ -140,28 +89,39 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             },
             wave,
         );
-        let mut spans = vec![Span::raw(format!(
-            "last take {:.1} s, peak {:.1} dBFS",
-            t.seconds, t.peak_dbfs
-        ))];
-        for (on, what) in [
-            (t.no_speech, "  no speech heard"),
-            (t.too_quiet, "  too quiet: move closer"),
-            (t.clipped, "  clipped: move back"),
-        ] {
-            if on {
-                spans.push(Span::styled(what, bad()));
-            }
-        }
-        spans.push(Span::styled(
-            "   Enter keep · e edit · p play · r again",
-            dim(),
-        ));
-        f.render_widget(Line::from(spans), take);
-    } else {
-        f.render_widget(Line::styled("no take yet: r records", dim()), take);
     }
-    let mic_line = match &app.audio {
+    f.render_widget(Paragraph::new(take_lines), take);
+    f.render_widget(Paragraph::new(mic_lines), mic);
+}
+
+/// The last take's length, level and problems, and what can be done with it.
+fn take_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let Some(t) = &app.enroll.take else {
+        return vec![Line::styled("no take yet: r records", dim())];
+    };
+    let mut items = vec![vec![Span::raw(format!(
+        "last take {:.1} s, peak {:.1} dBFS",
+        t.seconds, t.peak_dbfs
+    ))]];
+    for (on, what) in [
+        (t.no_speech, "no speech heard"),
+        (t.too_quiet, "too quiet: move closer"),
+        (t.clipped, "clipped: move back"),
+    ] {
+        if on {
+            items.push(vec![Span::styled(what, bad())]);
+        }
+    }
+    items.push(vec![Span::styled(
+        " Enter keep · e edit · p play · r again",
+        dim(),
+    )]);
+    flow(items, "  ", width)
+}
+
+/// The microphone (or why recording is off, and that import still works) and the last import.
+fn mic_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let mic = match &app.audio {
         Avail::Checking => Line::styled("microphone: checking…", dim()),
         Avail::Ready(name) => Line::raw(format!(
             "microphone: {name}   r/Space record · s skip · b back · i import"
@@ -173,9 +133,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             )),
         ]),
     };
-    let mut lines = vec![mic_line];
+    let mut lines = vec![mic];
     if let Some(i) = &app.enroll.import {
-        lines.push(Line::styled(i.as_str(), dim()));
+        lines.push(Line::styled(i.clone(), dim()));
     }
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), mic);
+    wrap_all(&lines, width)
 }

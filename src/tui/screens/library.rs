@@ -1,57 +1,16 @@
-//! The Library screen: every submodel with kind, size, base, created date and held-out metrics;
-//! lineage of the selected one; export, import and delete.
+//! The Library screen: every submodel with kind, size, base, created date and test metrics;
+//! the selected one's details and lineage.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 
 use crate::library::Entry;
-use crate::tui::app::{App, Command, ConfirmFor, InputFor, Modal};
+use crate::tui::app::App;
+use crate::tui::widgets::text::wrap_all;
 use crate::tui::widgets::{dim, selected, title, wer};
 use crate::util::time::date_of;
-
-pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
-    let n = app.library.len();
-    match k.code {
-        KeyCode::Up | KeyCode::Char('k') => {
-            app.lib_sel = App::step(app.lib_sel, n, -1);
-            app.lineage = None;
-        }
-        KeyCode::Down | KeyCode::Char('j') => {
-            app.lib_sel = App::step(app.lib_sel, n, 1);
-            app.lineage = None;
-        }
-        KeyCode::Char('i') => {
-            return app.input(
-                "Import a submodel file (.safetensors)",
-                "",
-                InputFor::LibraryImport,
-            );
-        }
-        _ => {
-            let id = app.library.get(app.lib_sel)?.id.clone();
-            return match k.code {
-                KeyCode::Enter | KeyCode::Char('l') => Some(Command::Lineage { id }),
-                KeyCode::Char('x') => app.input(
-                    &format!("Export {id} to (a file, or an existing folder)"),
-                    &format!("{id}.safetensors"),
-                    InputFor::ExportDest { id },
-                ),
-                KeyCode::Char('d') => {
-                    app.modal = Some(Modal::Confirm {
-                        question: format!("Delete submodel {id} from the library?"),
-                        purpose: ConfirmFor::RemoveSubmodel { id },
-                    });
-                    None
-                }
-                _ => None,
-            };
-        }
-    }
-    None
-}
 
 fn metrics(e: &Entry) -> String {
     e.meta.metrics.as_ref().map_or("–".into(), |m| {
@@ -60,44 +19,16 @@ fn metrics(e: &Entry) -> String {
 }
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let [table_area, detail] =
-        Layout::vertical([Constraint::Min(5), Constraint::Length(8)]).areas(area);
-    let rows = app.library.iter().map(|e| {
-        Row::new(vec![
-            e.id.clone(),
-            format!("{} r{}", e.meta.spec.kind, e.meta.spec.rank),
-            format!("{} KiB", e.bytes.div_ceil(1024)),
-            e.meta.base_name.clone(),
-            date_of(e.meta.created),
-            metrics(e),
-        ])
-    });
-    let mut state = TableState::default().with_selected(Some(app.lib_sel));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(14),
-            Constraint::Length(12),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Length(10),
-            Constraint::Length(9),
-        ],
-    )
-    .header(Row::new(["submodel", "kind", "size", "base", "created", "WER"]).style(title()))
-    .row_highlight_style(selected())
-    .block(Block::bordered().title(Line::styled(" Library ", title())));
-    f.render_stateful_widget(table, table_area, &mut state);
     let lines = match (app.library.get(app.lib_sel), &app.lineage) {
         (None, _) => vec![Line::raw(
             "The library is empty: train a speaker (screen 3) or i imports a submodel file.",
         )],
         (Some(e), lineage) => {
             let mut l = vec![Line::raw(format!(
-                "{}: speaker {}, {} held-out utterances, base {}…, data {}…",
+                "{}: speaker {}, {} test utterances, base {}…, data {}…",
                 e.id,
                 e.meta.speaker,
-                e.meta.metrics.as_ref().map_or(0, |m| m.heldout_utterances),
+                e.meta.metrics.as_ref().map_or(0, |m| m.test_utterances),
                 &e.meta.base_hash.get(..12).unwrap_or(""),
                 &e.meta.data_hash.get(..12).unwrap_or(""),
             ))];
@@ -124,10 +55,36 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             l
         }
     };
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered()),
-        detail,
-    );
+    // The detail pane grows with a long lineage, leaving the table at least its header and a row.
+    let lines = wrap_all(&lines, area.width.saturating_sub(2) as usize);
+    let height = (lines.len() as u16 + 2).clamp(8, area.height.saturating_sub(4).max(8));
+    let [table_area, detail] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(height)]).areas(area);
+    let rows = app.library.iter().map(|e| {
+        Row::new(vec![
+            e.id.clone(),
+            format!("{} r{}", e.meta.spec.kind, e.meta.spec.rank),
+            format!("{} KiB", e.bytes.div_ceil(1024)),
+            e.meta.base_name.clone(),
+            date_of(e.meta.created),
+            metrics(e),
+        ])
+    });
+    let mut state = TableState::default().with_selected(Some(app.lib_sel));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(14),
+            Constraint::Length(12),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(10),
+            Constraint::Length(9),
+        ],
+    )
+    .header(Row::new(["submodel", "kind", "size", "base", "created", "WER"]).style(title()))
+    .row_highlight_style(selected())
+    .block(Block::bordered().title(Line::styled(" Library ", title())));
+    f.render_stateful_widget(table, table_area, &mut state);
+    f.render_widget(Paragraph::new(lines).block(Block::bordered()), detail);
 }

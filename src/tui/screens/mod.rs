@@ -1,5 +1,6 @@
-//! Drawing: the frame (tabs, job indicator, status line), the current screen, and overlays
-//! (help, dialogs, notices). Pure functions of `&App`.
+//! Drawing: the frame (tabs, job indicator, status line), the current screen, and overlays (key
+//! help and dialog hints rendered from the key map, message history, dialogs, notices). Pure
+//! functions of `&App`; every text fits 80×24 by wrapping at words, never by cutting one.
 
 pub mod compare;
 pub mod enroll;
@@ -11,20 +12,30 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::app::{App, Avail, Modal, Screen};
-use super::help;
+use super::keymap::{self, Binding, Scope};
+use super::widgets::text::{ellipsize, width, wrap, wrap_all};
 use super::widgets::{bad, dim, good, selected, title};
 
 const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
 
+/// Lines the status line may take before it is cut (at a word, pointing to the history).
+pub const STATUS_LINES: usize = 2;
+
+/// What ends a status line that had to be cut.
+pub const STATUS_MORE: &str = " … m: all";
+
 /// Draws the whole UI.
 pub fn render(app: &App, f: &mut Frame) {
+    let right = status_right(app);
+    let left_w = (f.area().width as usize).saturating_sub(width(&right));
+    let status_lines = status_lines(app, left_w);
     let [head, body, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(status_lines.len() as u16),
     ])
     .areas(f.area());
     header(app, f, head);
@@ -35,34 +46,28 @@ pub fn render(app: &App, f: &mut Frame) {
         Screen::Compare => compare::render(app, f, body),
         Screen::Library => library::render(app, f, body),
     }
-    status_line(app, f, status);
+    let [left, r] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(width(&right) as u16)])
+            .areas(status);
+    f.render_widget(Paragraph::new(status_lines), left);
+    f.render_widget(Line::styled(right, dim()), r);
     if let Some(n) = &app.notice {
-        let w = (n.chars().count() as u16 + 4).min(body.width);
-        let area = Rect::new(body.right().saturating_sub(w), body.y, w, 3);
-        f.render_widget(Clear, area);
-        f.render_widget(
-            Paragraph::new(Line::styled(n.as_str(), good())).block(Block::bordered()),
-            area,
-        );
+        notice(n, f, body);
     }
     if app.help {
         help_overlay(app, f, body);
+    }
+    if app.messages {
+        messages_overlay(app, f, body);
     }
     if let Some(m) = &app.modal {
         modal(m, f, body);
     }
 }
 
+/// The tabs and the running job; the name and then the inactive tabs' titles give way when the
+/// job indicator would not fit.
 fn header(app: &App, f: &mut Frame, area: Rect) {
-    let mut spans = vec![Span::styled("attune ", title())];
-    for (i, s) in Screen::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, s.title());
-        spans.push(if *s == app.screen {
-            Span::styled(label, selected().add_modifier(Modifier::BOLD))
-        } else {
-            Span::raw(label)
-        });
-    }
     let spin = SPINNER[(app.ticks % 4) as usize];
     let job = if let Some(p) = app.train.progress.as_ref().filter(|_| app.train.running) {
         format!(" {spin} training {}/{}", p.step, p.max_steps)
@@ -77,32 +82,53 @@ fn header(app: &App, f: &mut Frame, area: Rect) {
     } else {
         String::new()
     };
-    spans.push(Span::styled(job, good()));
-    f.render_widget(Line::from(spans), area);
+    let spans = |brand: bool, short: bool| {
+        let mut spans = vec![];
+        if brand {
+            spans.push(Span::styled("attune ", title()));
+        }
+        for (i, s) in Screen::ALL.iter().enumerate() {
+            spans.push(if *s == app.screen {
+                Span::styled(
+                    format!(" {} {} ", i + 1, s.title()),
+                    selected().add_modifier(Modifier::BOLD),
+                )
+            } else if short {
+                Span::raw(format!(" {} ", i + 1))
+            } else {
+                Span::raw(format!(" {} {} ", i + 1, s.title()))
+            });
+        }
+        spans.push(Span::styled(job.clone(), good()));
+        Line::from(spans)
+    };
+    let line = [(true, false), (false, false), (false, true)]
+        .into_iter()
+        .map(|(brand, short)| spans(brand, short))
+        .find(|l| l.width() <= area.width as usize)
+        .unwrap_or_else(|| spans(false, true));
+    f.render_widget(line, area);
 }
 
-fn status_line(app: &App, f: &mut Frame, area: Rect) {
+fn status_right(app: &App) -> String {
     let base = match &app.base {
         Avail::Checking => "base: loading".to_string(),
         Avail::Ready(n) => format!("base: {n}"),
         Avail::Missing(_) => "base: missing".to_string(),
     };
-    let right = format!(" {base} │ ? help ");
-    let [left, r] = Layout::horizontal([
-        Constraint::Min(0),
-        Constraint::Length(right.chars().count() as u16),
-    ])
-    .areas(area);
-    let line = if app.status.error {
-        Line::from(vec![
-            Span::styled("error: ", bad()),
-            Span::raw(app.status.text.as_str()),
-        ])
-    } else {
-        Line::raw(app.status.text.as_str())
-    };
-    f.render_widget(line, left);
-    f.render_widget(Line::styled(right, dim()), r);
+    format!(" {base} │ ? help ")
+}
+
+/// The status text wrapped at words into at most [`STATUS_LINES`] lines of `width`; if it needs
+/// more, the last ends at a word with [`STATUS_MORE`] (the history, `m`, has the whole text).
+pub fn status_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let mut spans = Vec::new();
+    if app.status.error {
+        spans.push(Span::styled("error: ", bad()));
+    }
+    spans.push(Span::raw(app.status.text.clone()));
+    let lines = wrap(&Line::from(spans), width);
+    ellipsize(lines, STATUS_LINES, width, STATUS_MORE)
 }
 
 /// A rectangle of at most `w`×`h` centred in `area`.
@@ -116,21 +142,49 @@ pub fn centred(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn help_overlay(app: &App, f: &mut Frame, body: Rect) {
-    let key_line = |(k, what): &(&'static str, &'static str)| {
-        Line::from(vec![
-            Span::styled(
-                format!("{k:>14}  "),
-                Style::new().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(*what),
-        ])
-    };
-    let mut lines: Vec<Line> = vec![Line::styled(app.screen.title(), title())];
-    lines.extend(help::keys(app.screen).iter().map(key_line));
+/// A finished job's notice, top right, wrapped to the body's width.
+fn notice(text: &str, f: &mut Frame, body: Rect) {
+    let inner = body.width.saturating_sub(2) as usize;
+    let lines = wrap(&Line::styled(text.to_string(), good()), inner);
+    let w = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 2).min(body.width);
+    let area = Rect::new(
+        body.right().saturating_sub(w),
+        body.y,
+        w,
+        (lines.len() as u16 + 2).min(body.height),
+    );
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
+}
+
+/// Width of the help's key column.
+const KEY_COLUMN: usize = 14;
+
+/// A help row: keys right-aligned, then what they do.
+fn key_line(b: &Binding) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(
+            format!("{:>KEY_COLUMN$}  ", b.label()),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(b.help),
+    ])
+}
+
+/// The help of `screen`, from the key map: its keys, then the keys that work everywhere.
+pub fn help_lines(screen: Screen) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = vec![Line::styled(screen.title(), title())];
+    lines.extend(keymap::rows(Scope::Screen(screen)).map(key_line));
     lines.push(Line::styled("Everywhere", title()));
-    lines.extend(help::GLOBAL.iter().map(key_line));
-    let area = centred(body, 66, lines.len() as u16 + 2);
+    lines.extend(keymap::rows(Scope::Global).map(key_line));
+    lines.extend(keymap::rows(Scope::Always).map(key_line));
+    lines
+}
+
+fn help_overlay(app: &App, f: &mut Frame, body: Rect) {
+    let w = 66.min(body.width);
+    let lines = wrap_all(&help_lines(app.screen), w.saturating_sub(2) as usize);
+    let area = centred(body, w, lines.len() as u16 + 2);
     f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(" keys ")),
@@ -138,25 +192,63 @@ fn help_overlay(app: &App, f: &mut Frame, body: Rect) {
     );
 }
 
-fn modal(m: &Modal, f: &mut Frame, body: Rect) {
-    let (heading, text, hint) = match m {
-        Modal::Input { title, value, .. } => (
-            title.as_str(),
-            format!("{value}▏"),
-            "Enter: OK   Esc: cancel",
-        ),
-        Modal::Confirm { question, .. } => (question.as_str(), String::new(), "y: yes   n: no"),
+/// The status history, newest at the bottom; what does not fit scrolls off the top.
+fn messages_overlay(app: &App, f: &mut Frame, body: Rect) {
+    let area = centred(body, body.width.saturating_sub(4).max(20), body.height);
+    let inner = area.width.saturating_sub(2) as usize;
+    let shown: Vec<Line> = if app.history.is_empty() {
+        vec![Line::styled("no messages yet", dim())]
+    } else {
+        app.history
+            .iter()
+            .map(|s| {
+                if s.error {
+                    Line::from(vec![
+                        Span::styled("error: ", bad()),
+                        Span::raw(s.text.clone()),
+                    ])
+                } else {
+                    Line::raw(s.text.clone())
+                }
+            })
+            .collect()
     };
-    let area = centred(body, 70, 6);
+    let mut lines = wrap_all(&shown, inner);
+    let room = area.height.saturating_sub(2) as usize;
+    if lines.len() > room {
+        lines.drain(..lines.len() - room);
+    }
+    let area = Rect::new(area.x, area.y, area.width, lines.len() as u16 + 2);
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(vec![
-            Line::styled(heading, Style::new().add_modifier(Modifier::BOLD)),
-            Line::raw(text),
-            Line::styled(hint, dim()),
-        ])
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered()),
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" messages (newest last) ")
+                .title_bottom(" any key closes "),
+        ),
         area,
     );
+}
+
+fn modal(m: &Modal, f: &mut Frame, body: Rect) {
+    let (heading, text, scope) = match m {
+        Modal::Input { title, value, .. } => (title.as_str(), format!("{value}▏"), Scope::Input),
+        Modal::Confirm { question, .. } => (question.as_str(), String::new(), Scope::Confirm),
+    };
+    let w = 70.min(body.width);
+    let inner = w.saturating_sub(2) as usize;
+    let lines = wrap_all(
+        &[
+            Line::styled(
+                heading.to_string(),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Line::raw(text),
+            Line::styled(keymap::hint(scope), dim()),
+        ],
+        inner,
+    );
+    let area = centred(body, w, (lines.len() as u16 + 2).max(6));
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
 }

@@ -1,76 +1,13 @@
-//! The Speakers screen: the list with utterance, split and submodel counts and held-out WER; a
-//! detail pane (notes, consent, submodels); create, delete, consent note, import, sample speakers.
+//! The Speakers screen: the list with utterance, split and submodel counts and test WER; a
+//! detail pane (notes, consent, submodels), or a welcome that offers the sample speakers.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState, Wrap};
 
-use crate::tui::app::{App, Command, ConfirmFor, InputFor, Modal, Screen};
+use crate::tui::app::App;
 use crate::tui::widgets::{dim, selected, title, wer};
-
-pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
-    let n = app.speakers.len();
-    match k.code {
-        KeyCode::Up | KeyCode::Char('k') => app.sel = App::step(app.sel, n, -1),
-        KeyCode::Down | KeyCode::Char('j') => app.sel = App::step(app.sel, n, 1),
-        KeyCode::Char('n') => {
-            return app.input(
-                "New speaker id (letters, digits, . _ -)",
-                "",
-                InputFor::NewSpeaker,
-            );
-        }
-        KeyCode::Char('a') if app.samples.is_some() && !app.importing => {
-            app.importing = true;
-            app.info("adding the sample speakers…");
-            return Some(Command::ImportSamples);
-        }
-        KeyCode::Char('a') if app.samples.is_none() => {
-            app.error("no sample_data/speakers folder next to this build")
-        }
-        _ => {
-            let id = app.speaker()?.id.clone();
-            return match k.code {
-                KeyCode::Char('d') => {
-                    app.modal = Some(Modal::Confirm {
-                        question: format!(
-                            "Delete speaker {id} with all recordings and submodels? This cannot be undone."
-                        ),
-                        purpose: ConfirmFor::DeleteSpeaker { id },
-                    });
-                    None
-                }
-                KeyCode::Char('c') => {
-                    let current = app.speaker()?.consent.clone().unwrap_or_default();
-                    let current = current
-                        .rsplit_once(" (")
-                        .map_or(current.as_str(), |(t, _)| t);
-                    let current = current.to_string();
-                    app.input(
-                        &format!("Consent note for {id} (dated today; empty removes it)"),
-                        &current,
-                        InputFor::Consent { id },
-                    )
-                }
-                KeyCode::Char('i') => app.input(
-                    &format!(
-                        "Import into {id}: folder of x.wav+x.txt, manifest.jsonl or Kaldi dir"
-                    ),
-                    "",
-                    InputFor::ImportPath { speaker: id },
-                ),
-                KeyCode::Enter => {
-                    app.screen = Screen::Enroll;
-                    None
-                }
-                _ => None,
-            };
-        }
-    }
-    None
-}
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     if !app.loaded {
@@ -91,7 +28,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Row::new(vec![
             s.id.clone(),
             s.train.to_string(),
-            s.heldout.to_string(),
+            s.test.to_string(),
             s.submodels.len().to_string(),
             best.map_or("–".into(), |(b, w)| format!("{b:.2}→{w:.2}")),
         ])
@@ -121,11 +58,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Line::from(vec![
             Span::styled("enrolled ", dim()),
             Span::raw(format!(
-                "{} of {} prompts, {} train / {} held-out",
+                "{} of {} prompts, {} train / {} dev / {} test",
                 s.script_len - s.pending.len().min(s.script_len),
                 s.script_len,
                 s.train,
-                s.heldout
+                s.dev,
+                s.test
             )),
         ]),
     ];
@@ -136,7 +74,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         ]));
     }
     lines.push(Line::styled(
-        "submodels (held-out WER base → submodel)",
+        "submodels (test WER base → submodel)",
         title(),
     ));
     if s.submodels.is_empty() {

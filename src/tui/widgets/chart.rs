@@ -1,4 +1,4 @@
-//! The Train screen's live charts: training loss by step, and each speaker's held-out WER by
+//! The Train screen's live charts: training loss by step, and each speaker's dev WER by
 //! step (one marker series per speaker).
 
 use ratatui::buffer::Buffer;

@@ -1,8 +1,10 @@
-//! Small widgets the screens share: the live level meter, the waveform of a take, and the
-//! training charts. Each renders into a `Buffer` area and is tested that way.
+//! Small widgets the screens share: the live level meter, the waveform of a take, the training
+//! charts, text fitting (`text`), and the styles. Each renders into a `Buffer` area and is
+//! tested that way.
 
 pub mod chart;
 pub mod level;
+pub mod text;
 pub mod waveform;
 
 use ratatui::style::{Color, Modifier, Style};

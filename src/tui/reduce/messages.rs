@@ -1,13 +1,16 @@
-//! Folds worker messages into the app state (the "reduce" half of each background job): progress
+//! Folds worker messages into the state (the "reduce" half of each background job): progress
 //! updates the screen that shows it, finished jobs post a notice, failures go to the status line.
 
-use super::app::{App, Avail, Command};
-use super::worker::Msg;
+use std::collections::BTreeSet;
+
+use crate::train::TrainEvent;
+use crate::tui::app::{App, Avail, TrainProgress};
+use crate::tui::msg::{Command, Msg, Snapshot};
 
 /// Applies one worker message; may ask for a follow-up command.
 pub fn reduce(app: &mut App, msg: Msg) -> Option<Command> {
     match msg {
-        Msg::Snapshot(s) => app.apply_snapshot(s),
+        Msg::Snapshot(s) => apply_snapshot(app, s),
         Msg::Base(r) => {
             app.base = match r {
                 Ok(name) => Avail::Ready(name),
@@ -31,7 +34,7 @@ pub fn reduce(app: &mut App, msg: Msg) -> Option<Command> {
             app.importing = true;
             let line = format!("importing {speaker}: {done} stored, {skipped} skipped");
             app.enroll.import = Some(line.clone());
-            app.info(line);
+            app.progress(line);
         }
         Msg::ImportDone(r) => {
             app.importing = false;
@@ -119,4 +122,71 @@ pub fn reduce(app: &mut App, msg: Msg) -> Option<Command> {
         },
     }
     None
+}
+
+/// Applies a new snapshot of the home, keeping selections on the same ids.
+fn apply_snapshot(app: &mut App, s: Snapshot) {
+    let keep = app.speaker().map(|r| r.id.clone());
+    let keep_lib = app.library.get(app.lib_sel).map(|e| e.id.clone());
+    app.speakers = s.speakers;
+    app.library = s.library;
+    app.sel = keep
+        .and_then(|id| app.speakers.iter().position(|r| r.id == id))
+        .unwrap_or(app.sel.min(app.speakers.len().saturating_sub(1)));
+    app.lib_sel = keep_lib
+        .and_then(|id| app.library.iter().position(|e| e.id == id))
+        .unwrap_or(app.lib_sel.min(app.library.len().saturating_sub(1)));
+    let ids: BTreeSet<String> = app.speakers.iter().map(|r| r.id.clone()).collect();
+    app.train.marked.retain(|m| ids.contains(m));
+    if let Some(p) = s.problems.first() {
+        app.error(p.clone());
+    } else if !app.loaded {
+        app.info(if app.speakers.is_empty() {
+            "no speakers yet  ? shows the keys"
+        } else {
+            "ready  ? keys · 1-5 or Tab switch screens · q quits"
+        });
+    }
+    app.loaded = true;
+}
+
+impl TrainProgress {
+    /// Folds one training event in.
+    pub fn reduce(&mut self, e: &TrainEvent) {
+        match e {
+            TrainEvent::Started {
+                speakers,
+                max_steps,
+                ..
+            } => {
+                self.speakers = speakers.clone();
+                self.max_steps = *max_steps;
+            }
+            TrainEvent::Resumed { step } => self.step = *step,
+            TrainEvent::Step {
+                step,
+                loss,
+                elapsed,
+                eta,
+                ..
+            } => {
+                self.step = *step;
+                self.loss = Some(*loss);
+                self.elapsed = *elapsed;
+                self.eta = Some(*eta);
+                self.losses.push((*step as f64, *loss));
+            }
+            TrainEvent::Eval {
+                step, speaker, wer, ..
+            } => {
+                let pos = self.wers.iter().position(|(s, _)| s == speaker);
+                let i = pos.unwrap_or_else(|| {
+                    self.wers.push((speaker.clone(), Vec::new()));
+                    self.wers.len() - 1
+                });
+                self.wers[i].1.push((*step as f64, *wer));
+            }
+            TrainEvent::SpeakerStopped { speaker, .. } => self.stopped.push(speaker.clone()),
+        }
+    }
 }

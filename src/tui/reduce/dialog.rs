@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::app::{App, Command, ConfirmFor, InputFor, Modal};
+use crate::tui::app::{App, ConfirmFor, InputFor, Modal};
+use crate::tui::keymap::{self, Act, Scope};
+use crate::tui::msg::Command;
 
 /// Handles a key for the open dialog.
 pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
@@ -15,17 +17,20 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
             mut value,
             purpose,
         } => {
-            match k.code {
-                KeyCode::Esc => {
+            match keymap::lookup(Scope::Input, &k) {
+                Some(Act::Dismiss) => {
                     app.info("cancelled");
                     return None;
                 }
-                KeyCode::Enter => return submit(app, value.trim().to_string(), purpose),
-                KeyCode::Backspace => {
+                Some(Act::Submit) => return submit(app, value.trim().to_string(), purpose),
+                Some(Act::Erase) => {
                     value.pop();
                 }
-                KeyCode::Char(c) => value.push(c),
-                _ => {}
+                _ => {
+                    if let KeyCode::Char(c) = k.code {
+                        value.push(c);
+                    }
+                }
             }
             app.modal = Some(Modal::Input {
                 title,
@@ -34,9 +39,9 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
             });
             None
         }
-        Modal::Confirm { question, purpose } => match k.code {
-            KeyCode::Char('y' | 'Y') => confirm(app, purpose),
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+        Modal::Confirm { question, purpose } => match keymap::lookup(Scope::Confirm, &k) {
+            Some(Act::Yes) => confirm(app, purpose),
+            Some(Act::No) => {
                 app.info("cancelled");
                 None
             }

@@ -1,0 +1,173 @@
+//! The vocabulary between the TUI's state and its worker: [`Command`]s the state asks for,
+//! [`Msg`]s the worker sends back, and the view types those carry. A leaf: it imports nothing
+//! else from `tui/`, so state (`app`), reducers (`reduce`), views (`screens`) and the worker all
+//! depend on it and never on each other in a cycle.
+
+use std::path::PathBuf;
+
+use crate::library::Entry;
+use crate::submodel::Kind;
+use crate::train::TrainEvent;
+use crate::workflow::compare::Report;
+use crate::workflow::personalize::Saved;
+
+/// Test set of the Compare screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestSet {
+    /// The speaker's test part: never trained on, never used to choose anything.
+    Test,
+    /// Every stored utterance (optimistic: includes training data).
+    All,
+}
+
+impl TestSet {
+    pub fn label(self) -> &'static str {
+        match self {
+            TestSet::Test => "test",
+            TestSet::All => "all utterances",
+        }
+    }
+}
+
+/// Work for the worker (see `worker.rs`); the state never does it itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Refresh,
+    CreateSpeaker {
+        id: String,
+    },
+    SetConsent {
+        id: String,
+        text: String,
+    },
+    DeleteSpeaker {
+        id: String,
+    },
+    ImportSamples,
+    Import {
+        speaker: String,
+        path: PathBuf,
+    },
+    Record,
+    StopRecording,
+    PlayTake,
+    StoreTake {
+        speaker: String,
+        text: String,
+        prompt: String,
+    },
+    PlayFile {
+        path: PathBuf,
+    },
+    Train {
+        speakers: Vec<String>,
+        steps: u64,
+        kind: Kind,
+    },
+    CancelTrain,
+    Compare {
+        speaker: String,
+        set: TestSet,
+    },
+    Lineage {
+        id: String,
+    },
+    Export {
+        id: String,
+        dest: PathBuf,
+    },
+    LibraryImport {
+        path: PathBuf,
+    },
+    RemoveSubmodel {
+        id: String,
+    },
+}
+
+/// A message from a job to the UI.
+#[derive(Debug)]
+pub enum Msg {
+    Snapshot(Snapshot),
+    /// The base loaded (its name) or why not.
+    Base(Result<String, String>),
+    /// The input device's name, or why recording is off.
+    Audio(Result<String, String>),
+    ImportProgress {
+        speaker: String,
+        done: usize,
+        skipped: usize,
+    },
+    ImportDone(Result<String, String>),
+    Level {
+        peak_dbfs: f32,
+        rms_dbfs: f32,
+        speaking: bool,
+    },
+    Take(Result<TakeInfo, String>),
+    Stored(Result<String, String>),
+    Train(TrainEvent),
+    TrainDone(Result<TrainSummary, String>),
+    Compare(Result<Box<CompareData>, String>),
+    Lineage(Result<Vec<Entry>, String>),
+    /// A short operation finished: what it did, or why it failed.
+    Done(Result<String, String>),
+}
+
+/// One speaker as the screens show it.
+pub type SpeakerRow = crate::workflow::speakers::SpeakerSummary;
+
+/// The home as the screens show it.
+pub type Snapshot = crate::workflow::speakers::Summary;
+
+/// The last recorded take, as the Enroll screen shows it (the samples stay in the worker).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TakeInfo {
+    pub seconds: f32,
+    pub peak_dbfs: f32,
+    /// Peak magnitude (0–1) per bin across the take, for the waveform.
+    pub envelope: Vec<f32>,
+    pub too_quiet: bool,
+    pub clipped: bool,
+    pub no_speech: bool,
+}
+
+/// What a finished training job produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainSummary {
+    pub saved: Vec<Saved>,
+    pub cancelled: bool,
+    pub seconds: f64,
+}
+
+impl TrainSummary {
+    /// `accent-de-v1 test WER 0.62 → 0.41 (17 utt.), better [0.08, 0.36], …`
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .saved
+            .iter()
+            .map(|s| format!("{} {}", s.submodel, s.describe()))
+            .collect();
+        format!("{} ({:.0} s)", parts.join(", "), self.seconds)
+    }
+}
+
+/// A comparison of base and submodel on one speaker's test set.
+pub struct CompareData {
+    pub speaker: String,
+    pub set: TestSet,
+    pub submodel: Option<String>,
+    pub report: Report,
+    /// Audio of each report row, for playback.
+    pub paths: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for CompareData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompareData")
+            .field("speaker", &self.speaker)
+            .field("set", &self.set)
+            .field("submodel", &self.submodel)
+            .field("rows", &self.report.utterances.len())
+            .finish()
+    }
+}

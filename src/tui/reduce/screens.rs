@@ -1,0 +1,286 @@
+//! What each screen's acts do to the state: selection moves, dialogs to open, and the commands
+//! that start background work (training, scoring, recording, import, library operations).
+
+use crate::tui::app::{App, ConfirmFor, InputFor, Screen, TRAIN_KINDS};
+use crate::tui::keymap::Act;
+use crate::tui::msg::{Command, TestSet};
+
+/// Largest step budget the more-steps key reaches.
+pub const MAX_STEPS: u64 = 5000;
+
+fn import_title(id: &str) -> String {
+    format!("Import into {id}: folder of x.wav+x.txt, manifest.jsonl or Kaldi dir")
+}
+
+pub fn speakers(app: &mut App, act: Act) -> Option<Command> {
+    let n = app.speakers.len();
+    match act {
+        Act::Up => app.sel = App::step(app.sel, n, -1),
+        Act::Down => app.sel = App::step(app.sel, n, 1),
+        Act::NewSpeaker => {
+            return app.input(
+                "New speaker id (letters, digits, . _ -)",
+                "",
+                InputFor::NewSpeaker,
+            );
+        }
+        Act::AddSamples if app.samples.is_none() => {
+            app.error("no sample_data/speakers folder next to this build")
+        }
+        Act::AddSamples if !app.importing => {
+            app.importing = true;
+            app.info("adding the sample speakers…");
+            return Some(Command::ImportSamples);
+        }
+        Act::Delete => {
+            let id = app.speaker()?.id.clone();
+            return app.confirm(
+                format!(
+                    "Delete speaker {id} with all recordings and submodels? This cannot be undone."
+                ),
+                ConfirmFor::DeleteSpeaker { id },
+            );
+        }
+        Act::Consent => {
+            let s = app.speaker()?;
+            let id = s.id.clone();
+            let current = s.consent.clone().unwrap_or_default();
+            let current = current
+                .rsplit_once(" (")
+                .map_or(current.as_str(), |(t, _)| t)
+                .to_string();
+            return app.input(
+                &format!("Consent note for {id} (dated today; empty removes it)"),
+                &current,
+                InputFor::Consent { id },
+            );
+        }
+        Act::Import => {
+            let id = app.speaker()?.id.clone();
+            return app.input(&import_title(&id), "", InputFor::ImportPath { speaker: id });
+        }
+        Act::Open if app.speaker().is_some() => app.screen = Screen::Enroll,
+        _ => {}
+    }
+    None
+}
+
+pub fn enroll(app: &mut App, act: Act) -> Option<Command> {
+    let n = app.speakers.len();
+    let id = app.speaker()?.id.clone();
+    let pending = app.speaker()?.pending.len();
+    match act {
+        Act::PrevSpeaker => app.sel = App::step(app.sel, n, -1),
+        Act::NextSpeaker => app.sel = App::step(app.sel, n, 1),
+        Act::Import => {
+            return app.input(&import_title(&id), "", InputFor::ImportPath { speaker: id });
+        }
+        Act::NextPrompt => app.enroll.prompt = App::step(app.enroll.prompt, pending, 1),
+        Act::PrevPrompt => app.enroll.prompt = App::step(app.enroll.prompt, pending, -1),
+        Act::Record if app.enroll.recording => return Some(Command::StopRecording),
+        Act::Record => {
+            if let crate::tui::app::Avail::Missing(why) = &app.audio {
+                let why = format!("recording is off: {why}; i imports instead");
+                app.error(why);
+                return None;
+            }
+            app.prompt()?;
+            app.enroll.recording = true;
+            app.enroll.take = None;
+            app.info("listening: say the phrase; a pause ends the take (r stops)");
+            return Some(Command::Record);
+        }
+        Act::Play if app.enroll.take.is_some() => return Some(Command::PlayTake),
+        Act::Keep if app.enroll.take.is_some() => {
+            let p = app.prompt()?.to_string();
+            return Some(Command::StoreTake {
+                speaker: id,
+                text: p.clone(),
+                prompt: p,
+            });
+        }
+        Act::KeepEdited if app.enroll.take.is_some() => {
+            let p = app.prompt()?.to_string();
+            return app.input(
+                "What was actually said",
+                &p,
+                InputFor::Said {
+                    speaker: id,
+                    prompt: p.clone(),
+                },
+            );
+        }
+        _ => {}
+    }
+    None
+}
+
+/// The next budget up or down: fine steps while small, coarser when large.
+pub fn bump(steps: u64, up: bool) -> u64 {
+    let by = if steps < 20 {
+        2
+    } else if steps < 200 {
+        10
+    } else {
+        100
+    };
+    if up {
+        (steps + by).min(MAX_STEPS)
+    } else {
+        steps.saturating_sub(by).max(2)
+    }
+}
+
+pub fn train(app: &mut App, act: Act) -> Option<Command> {
+    let n = app.speakers.len();
+    match act {
+        Act::Up => app.sel = App::step(app.sel, n, -1),
+        Act::Down => app.sel = App::step(app.sel, n, 1),
+        Act::Kind => {
+            let at = TRAIN_KINDS.iter().position(|k| *k == app.train.kind);
+            app.train.kind = TRAIN_KINDS[at.map_or(0, |i| (i + 1) % TRAIN_KINDS.len())];
+        }
+        Act::MoreSteps => app.train.steps = bump(app.train.steps, true),
+        Act::FewerSteps => app.train.steps = bump(app.train.steps, false),
+        Act::Mark => {
+            let id = app.speaker()?.id.clone();
+            if !app.train.marked.remove(&id) {
+                app.train.marked.insert(id);
+            }
+        }
+        Act::Cancel if app.train.running => {
+            app.info("cancelling after the current step…");
+            return Some(Command::CancelTrain);
+        }
+        Act::Start => return start_training(app),
+        _ => {}
+    }
+    None
+}
+
+fn start_training(app: &mut App) -> Option<Command> {
+    if app.train.running {
+        app.error("a training job is running; c cancels it");
+        return None;
+    }
+    let speakers: Vec<String> = if app.train.marked.is_empty() {
+        vec![app.speaker()?.id.clone()]
+    } else {
+        app.train.marked.iter().cloned().collect()
+    };
+    if let Some(empty) = app
+        .speakers
+        .iter()
+        .find(|s| speakers.contains(&s.id) && s.train == 0)
+    {
+        let msg = format!("{} has no training utterances: enroll first", empty.id);
+        app.error(msg);
+        return None;
+    }
+    app.train.running = true;
+    app.train.progress = None;
+    app.train.result = None;
+    app.info(format!(
+        "training {} for up to {} steps; the job keeps running on other screens",
+        speakers.join(", "),
+        app.train.steps
+    ));
+    Some(Command::Train {
+        speakers,
+        steps: app.train.steps,
+        kind: app.train.kind,
+    })
+}
+
+pub fn compare(app: &mut App, act: Act) -> Option<Command> {
+    let n = app.speakers.len();
+    let rows = app
+        .compare
+        .data
+        .as_ref()
+        .map_or(0, |d| d.report.utterances.len());
+    match act {
+        Act::PrevSpeaker => app.sel = App::step(app.sel, n, -1),
+        Act::NextSpeaker => app.sel = App::step(app.sel, n, 1),
+        Act::Up => app.compare.row = App::step(app.compare.row, rows, -1),
+        Act::Down => app.compare.row = App::step(app.compare.row, rows, 1),
+        Act::TestSet => {
+            app.compare.set = Some(match app.test_set() {
+                TestSet::Test => TestSet::All,
+                TestSet::All => TestSet::Test,
+            })
+        }
+        Act::Play => {
+            let d = app.compare.data.as_ref()?;
+            let path = d.paths.get(app.compare.row)?.clone();
+            return Some(Command::PlayFile { path });
+        }
+        Act::Score if app.compare.running => app.error("already scoring; wait for it"),
+        Act::Score => {
+            let speaker = app.speaker()?.id.clone();
+            app.compare.running = true;
+            app.info(format!("scoring {speaker}: base and newest submodel…"));
+            return Some(Command::Compare {
+                speaker,
+                set: app.test_set(),
+            });
+        }
+        _ => {}
+    }
+    None
+}
+
+pub fn library(app: &mut App, act: Act) -> Option<Command> {
+    let n = app.library.len();
+    match act {
+        Act::Up => {
+            app.lib_sel = App::step(app.lib_sel, n, -1);
+            app.lineage = None;
+        }
+        Act::Down => {
+            app.lib_sel = App::step(app.lib_sel, n, 1);
+            app.lineage = None;
+        }
+        Act::Import => {
+            return app.input(
+                "Import a submodel file (.safetensors)",
+                "",
+                InputFor::LibraryImport,
+            );
+        }
+        Act::Lineage => {
+            let id = app.library.get(app.lib_sel)?.id.clone();
+            return Some(Command::Lineage { id });
+        }
+        Act::Export => {
+            let id = app.library.get(app.lib_sel)?.id.clone();
+            return app.input(
+                &format!("Export {id} to (a file, or an existing folder)"),
+                &format!("{id}.safetensors"),
+                InputFor::ExportDest { id },
+            );
+        }
+        Act::Delete => {
+            let id = app.library.get(app.lib_sel)?.id.clone();
+            return app.confirm(
+                format!("Delete submodel {id} from the library?"),
+                ConfirmFor::RemoveSubmodel { id },
+            );
+        }
+        _ => {}
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_STEPS, bump};
+
+    #[test]
+    fn step_budget_moves_in_sensible_increments() {
+        assert_eq!(bump(6, true), 8);
+        assert_eq!(bump(2, false), 2);
+        assert_eq!(bump(120, true), 130);
+        assert_eq!(bump(MAX_STEPS, true), MAX_STEPS);
+    }
+}
