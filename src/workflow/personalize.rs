@@ -354,6 +354,25 @@ fn run_job(
     })
 }
 
+/// Names of the embedding spaces in the home, sorted.
+pub fn spaces(ws: &Workspace) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(ws.home.spaces_dir()) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".safetensors")
+                .map(str::to_string)
+        })
+        .filter(|n| library::check_name(n).is_ok())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Where space `name` lives in the home (the name is checked like a submodel id).
 pub fn space_file(ws: &Workspace, name: &str) -> Result<PathBuf> {
     library::check_name(name)?;
