@@ -26,6 +26,10 @@ pub enum Command {
     /// Serving throughput with many submodels: mixed-speaker batches vs swap-per-request vs one
     /// batch per speaker vs the base alone; submodel hot-load time
     Serve(super::bench_serve::Args),
+    /// The README's results table: each sample speaker personalized with the default recipe in
+    /// a scratch home; test-part WER (stock, base, submodel), 95 % interval, verdict, seconds,
+    /// peak memory
+    Personalize(super::bench_personalize::Args),
     /// Training speed: seconds per step, fused multi-speaker job vs sequential jobs, time to
     /// personalize a sample speaker, peak memory
     Train(super::bench_train::Args),
@@ -72,6 +76,7 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Decode { set, runs, json } => (set, runs, json),
         Command::Serve(args) => return super::bench_serve::run(ws, args),
         Command::Train(args) => return super::bench_train::run(ws, args),
+        Command::Personalize(args) => return super::bench_personalize::run(ws, args),
     };
     let set = set.unwrap_or_else(shipped_clips);
     let (utts, _) = load_set(&set)?;

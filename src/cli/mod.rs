@@ -3,6 +3,7 @@
 
 pub mod base;
 pub mod bench;
+pub mod bench_personalize;
 pub mod bench_serve;
 pub mod bench_train;
 pub mod devices;

@@ -175,6 +175,7 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
             "generic": m.and_then(|m| m.generic).map(|g| serde_json::json!({"base_wer": g.base_wer, "wer": g.wer})),
             "record_more": r.record_more,
             "steps": r.steps, "best_step": r.best_step, "seconds": out.seconds,
+            "peak_rss_mib": super::bench_train::peak_rss_mib(),
         });
         if args.json {
             println!("{line}");

@@ -126,6 +126,21 @@ mod tests {
     }
 
     #[test]
+    fn assignments_never_move() {
+        // Pinned: if the rule ever changes, every stored home would silently re-split.
+        for (text, part) in [
+            ("Good morning, how are you?", Split::Train),
+            ("Please open the window.", Split::Train),
+            ("Turn the volume down.", Split::Test),
+            ("Can I go home?", Split::Test),
+            ("Video call my grandchildren.", Split::Test),
+            ("Good night, sleep well.", Split::Dev),
+        ] {
+            assert_eq!(split_for(text), part, "{text}");
+        }
+    }
+
+    #[test]
     fn one_phrase_never_sits_in_two_parts_and_parts_never_move() {
         // Pinned assignments: if the rule ever changes, stored homes would silently re-split.
         let pinned: Vec<Split> = crate::enroll::prompts::default_prompts()
