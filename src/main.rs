@@ -78,6 +78,17 @@ enum Bench {
 fn main() -> ExitCode {
     let args = Args::parse();
     let ws = Workspace::new(args.home.as_deref(), args.base.as_deref());
+    match ws.open_home() {
+        Ok(0) => {}
+        Ok(n) => eprintln!(
+            "note: made {n} file(s)/folder(s) in {} private (0600/0700)",
+            ws.home.root.display()
+        ),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let Some(command) = args.command else {
         return run_tui(&ws, args.train_steps);
     };
@@ -120,7 +131,7 @@ fn run_tui(ws: &Workspace, train_steps: u64) -> ExitCode {
 
 /// `attune bench tui`: key-to-frame latency of the workbench while a real job trains.
 fn bench_tui(ws: &Workspace, keys: usize) -> anyhow::Result<ExitCode> {
-    let l = attune::tui::bench::run_bench(&ws.base_dir(), keys)?;
+    let l = attune::tui::bench::run_bench(&ws.base_dir()?, keys)?;
     println!(
         "key-to-frame latency while training ({} keys, training at step {}): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
         l.samples_ms.len(),

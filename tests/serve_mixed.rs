@@ -94,3 +94,69 @@ fn mixed_speaker_batches_equal_one_by_one() {
     );
     assert_eq!(cache.stats().misses, 3, "each submodel hot-loaded once");
 }
+
+/// An `embedding`-kind submodel (generated from a speaker-embedding space, carrying its
+/// embedding) shares a batch with base-only utterances: no panic, and every row equals its
+/// one-by-one transcript.
+#[test]
+fn an_embedding_submodel_and_base_rows_share_a_batch() {
+    use attune::submodel::file::FORMAT_VERSION;
+    use attune::submodel::space::{Space, generate};
+    use attune::submodel::{Submodel, SubmodelMeta};
+    let rec = Recognizer::load(&shipped_base(), DecodeOptions::default()).unwrap();
+    let cfg = &rec.model.config;
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home {
+        root: dir.path().to_path_buf(),
+    };
+    let space = Space::init(
+        "pop",
+        8,
+        4,
+        cfg,
+        &["a".into(), "b".into()],
+        &rec.model.hash,
+        3,
+        &Device::Cpu,
+    )
+    .unwrap();
+    let e = space.e.narrow(0, 0, 1).unwrap();
+    let table = generate(&space.meta.spec, &space.shapes(cfg), &e, &space.g, &space.b).unwrap();
+    let mut sub = Submodel {
+        meta: SubmodelMeta {
+            format_version: FORMAT_VERSION,
+            id: String::new(),
+            speaker: "a".into(),
+            spec: space.meta.spec.clone(),
+            targets: space.meta.spec.targets(),
+            base_hash: rec.model.hash.clone(),
+            base_name: cfg.name.clone(),
+            data_hash: String::new(),
+            hyper: Default::default(),
+            metrics: None,
+            created: 0,
+            parent: None,
+            trained_on: Vec::new(),
+            limit: None,
+            space: Some("pop".into()),
+            checksum: String::new(),
+        },
+        table,
+    };
+    library::add(&home, &mut sub).unwrap();
+    let audio: Vec<Vec<f32>> = CLIPS[..2].iter().map(|c| clip(c)).collect();
+    let audios: Vec<&[f32]> = vec![&audio[0], &audio[1], &audio[0], &audio[1]];
+    let ids = vec![
+        Some("a-v1".to_string()),
+        None,
+        None,
+        Some("a-v1".to_string()),
+    ];
+    let cache = SubmodelCache::new(home.clone(), &rec.model.hash, Device::Cpu, 4);
+    let batched = transcribe_mixed(&rec, &cache, &audios, &ids, 4).unwrap();
+    for (i, (a, id)) in audios.iter().zip(&ids).enumerate() {
+        let sub = id.as_ref().map(|id| cache.get(id).unwrap());
+        let alone = rec.transcribe(&[a], sub.as_deref(), 1).unwrap().remove(0);
+        assert_eq!(batched[i].tokens, alone.tokens, "row {i}");
+    }
+}

@@ -34,7 +34,13 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
                     .map_or("base".into(), |n| n.to_string_lossy().into_owned())
             });
             let imported = import_dir(&path, &name)?;
-            let out = out.unwrap_or_else(|| ws.home.bases_dir().join(&name));
+            let out = match out {
+                Some(o) => o,
+                None => {
+                    crate::util::names::check(&name)?;
+                    ws.home.bases_dir().join(&name)
+                }
+            };
             let file = write_base(&imported, &out)?;
             let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             let c = &imported.config;
@@ -49,7 +55,7 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Info => {
-            let dir = ws.base_dir();
+            let dir = ws.base_dir()?;
             let (model, _) = crate::model::Whisper::load(&dir, &candle_core::Device::Cpu)
                 .with_context(|| format!("loading {}", dir.display()))?;
             println!("base     {}", dir.display());

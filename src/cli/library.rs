@@ -75,7 +75,7 @@ fn wer_cell(e: &Entry) -> String {
 
 /// SHA-256 of the chosen base's weights file (what submodels record), without decoding it.
 fn base_hash(ws: &Workspace) -> anyhow::Result<String> {
-    let file = model_file(&ws.base_dir());
+    let file = model_file(&ws.base_dir()?);
     let bytes = std::fs::read(&file).with_context(|| format!("reading base {}", file.display()))?;
     Ok(sha256_hex(&bytes))
 }

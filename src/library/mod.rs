@@ -20,9 +20,7 @@ pub enum LibraryError {
     NotFound { id: String, dir: PathBuf },
     #[error("submodel {id} is already in the library ({}); pass --force to replace it", path.display())]
     Exists { id: String, path: PathBuf },
-    #[error(
-        "{0:?} is not a valid submodel id or speaker name (letters, digits, '.', '_', '-'; not starting with '.' or '-')"
-    )]
+    #[error("{0}")]
     BadName(String),
     #[error("{}: {source}", path.display())]
     Io {
@@ -58,13 +56,9 @@ impl Entry {
     }
 }
 
-/// Refuses names that could escape the library or hide as dotfiles.
+/// Refuses names that could escape the library ([`crate::util::names::check`]).
 pub fn check_name(name: &str) -> Result<(), LibraryError> {
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if name.is_empty() || name.starts_with(['.', '-']) || !name.chars().all(ok_char) {
-        return Err(LibraryError::BadName(name.to_string()));
-    }
-    Ok(())
+    crate::util::names::check(name).map_err(|e| LibraryError::BadName(e.to_string()))
 }
 
 /// `alice-v3` → `("alice", 3)`; `None` for ids without a version suffix.

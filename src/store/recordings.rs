@@ -58,12 +58,34 @@ pub fn read_manifest(path: &Path) -> Result<Vec<StoredUtterance>, StoreError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| {
-            serde_json::from_str(l).map_err(|e| StoreError::Corrupt {
+            let corrupt = |what: String| StoreError::Corrupt {
                 path: path.to_path_buf(),
-                what: format!("line {}: {e}", n + 1),
-            })
+                what: format!("line {}: {what}", n + 1),
+            };
+            let u: StoredUtterance = serde_json::from_str(l).map_err(|e| corrupt(e.to_string()))?;
+            if !inside_recordings(&u.line.audio_filepath) {
+                return Err(corrupt(format!(
+                    "audio path {:?} is not a file in the speaker's recordings/ folder; refused",
+                    u.line.audio_filepath
+                )));
+            }
+            Ok(u)
         })
         .collect()
+}
+
+/// Whether a stored audio path names a file directly inside `recordings/` (relative, no `..`,
+/// no absolute path): what attune stores never references anything outside the speaker folder.
+pub fn inside_recordings(rel: &str) -> bool {
+    let mut parts = Path::new(rel).components();
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (
+            Some(std::path::Component::Normal(dir)),
+            Some(std::path::Component::Normal(_)),
+            None
+        ) if dir == "recordings"
+    )
 }
 
 fn write_manifest(path: &Path, lines: &[StoredUtterance]) -> Result<(), StoreError> {
@@ -219,5 +241,40 @@ impl PrivateMode for OpenOptions {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(self, crate::util::atomic::PRIVATE_FILE_MODE);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_paths_stay_inside_the_speaker_folder() {
+        assert!(inside_recordings("recordings/00001.wav"));
+        for bad in [
+            "/etc/passwd",
+            "../other/recordings/00001.wav",
+            "recordings/../../x.wav",
+            "recordings/sub/00001.wav",
+            "00001.wav",
+            "recordings",
+            "",
+        ] {
+            assert!(!inside_recordings(bad), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn a_planted_path_in_a_manifest_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("manifest.jsonl");
+        std::fs::write(
+            &m,
+            "{\"audio_filepath\":\"recordings/00001.wav\",\"text\":\"a\"}\n\
+             {\"audio_filepath\":\"/home/someone/secret.wav\",\"text\":\"b\"}\n",
+        )
+        .unwrap();
+        let e = read_manifest(&m).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("secret.wav"), "{e}");
     }
 }

@@ -31,9 +31,6 @@ use crate::audio::AudioError;
 use crate::dataset::Utterance;
 use crate::util::atomic::{create_private_dir_all, write_atomic};
 
-/// Longest accepted speaker id.
-pub const MAX_ID_LEN: usize = 64;
-
 /// What can go wrong in the speaker store. Every message is one line naming the speaker or file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -101,31 +98,12 @@ impl SpeakerInfo {
     }
 }
 
-/// Checks that `id` can name a folder safely: 1–64 characters from `A–Z a–z 0–9 . _ -`, not
-/// starting with `.` or `-` (so no `..`, no hidden folders, no path separators, no options).
+/// Checks that `id` can name a speaker folder safely ([`crate::util::names::check`]).
 pub fn validate_id(id: &str) -> Result<(), StoreError> {
-    let bad = |why| {
-        Err(StoreError::InvalidId {
-            id: id.to_string(),
-            why,
-        })
-    };
-    if id.is_empty() || id.len() > MAX_ID_LEN {
-        return bad("must be 1 to 64 characters");
-    }
-    if id.starts_with('.') || id.starts_with('-') {
-        return bad("must not start with '.' or '-'");
-    }
-    if id.contains("..") {
-        return bad("must not contain '..'");
-    }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        return bad("only letters, digits, '.', '_' and '-' are allowed (no path separators)");
-    }
-    Ok(())
+    crate::util::names::check(id).map_err(|e| StoreError::InvalidId {
+        id: id.to_string(),
+        why: e.why,
+    })
 }
 
 /// One speaker folder.

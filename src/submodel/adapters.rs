@@ -184,7 +184,13 @@ impl AdapterTable {
             .first()
             .ok_or_else(|| candle_core::Error::Msg("no tables to stack".into()))?;
         let mut tensors = BTreeMap::new();
-        for name in first.tensors.keys() {
+        // Only what every table has: an embedding-kind row carries its embedding along, which
+        // the forward pass never reads (and an identity row for base utterances does not have).
+        for name in first
+            .tensors
+            .keys()
+            .filter(|k| tables.iter().all(|t| t.tensors.contains_key(*k)))
+        {
             let parts: Vec<&Tensor> = tables.iter().map(|t| &t.tensors[name]).collect();
             tensors.insert(name.clone(), Tensor::cat(&parts, 0)?);
         }

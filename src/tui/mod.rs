@@ -52,10 +52,7 @@ fn init_file_logging(log_dir: &Path) -> anyhow::Result<()> {
     crate::util::atomic::create_private_dir_all(log_dir)
         .with_context(|| format!("creating {}", log_dir.display()))?;
     let path = log_dir.join("attune.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    let file = crate::util::atomic::open_private(&path)
         .with_context(|| format!("opening {}", path.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -3,5 +3,6 @@
 
 pub mod atomic;
 pub mod hash;
+pub mod names;
 pub mod rng;
 pub mod time;

@@ -54,19 +54,41 @@ impl Workspace {
         }
     }
 
-    /// The base directory: `--base` as a path, else as a name under the home's `bases/`,
-    /// else the shipped tiny.en.
-    pub fn base_dir(&self) -> PathBuf {
-        match &self.base {
+    /// The base directory: `--base` as an existing directory, else as a (checked) name under the
+    /// home's `bases/`, else the shipped tiny.en.
+    pub fn base_dir(&self) -> Result<PathBuf> {
+        Ok(match &self.base {
             Some(b) if Path::new(b).is_dir() => PathBuf::from(b),
-            Some(b) => self.home.bases_dir().join(b),
+            Some(b) => {
+                crate::util::names::check(b).map_err(|e| {
+                    WorkflowError::Invalid(format!("--base: {e}, and not an existing directory"))
+                })?;
+                self.home.bases_dir().join(b)
+            }
             None => shipped_base(),
+        })
+    }
+
+    /// Housekeeping before any work on an existing home: tightens loose permissions, removes
+    /// stale temp files and finishes deletes a crash interrupted. A missing home is left alone.
+    /// Returns how many loose permissions were tightened.
+    pub fn open_home(&self) -> Result<usize> {
+        if !self.home.root.is_dir() {
+            return Ok(0);
         }
+        let changed = self
+            .home
+            .tighten()
+            .map_err(WorkflowError::io(&self.home.root))?;
+        self.home
+            .empty_trash()
+            .map_err(WorkflowError::io(&self.home.trash_dir()))?;
+        Ok(changed)
     }
 
     /// Loads the base at the runtime (dynamic) context, or at Whisper's 30 s window.
     pub fn recognizer(&self, full_context: bool) -> Result<Recognizer> {
-        let dir = self.base_dir();
+        let dir = self.base_dir()?;
         Recognizer::load(&dir, DecodeOptions { full_context }).map_err(|e| {
             WorkflowError::Invalid(format!("loading base model from {}: {e}", dir.display()))
         })
