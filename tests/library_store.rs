@@ -201,3 +201,77 @@ fn rm_removes_every_file_of_that_submodel_only() {
         LibraryError::BadName(_)
     ));
 }
+
+/// Rewrites the attune metadata JSON inside a submodel file with `edit` (header only: the
+/// tensor data and its offsets stay as they are).
+fn with_meta(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let meta_str = header["__metadata__"]["attune_submodel"].as_str().unwrap();
+    let mut meta: serde_json::Value = serde_json::from_str(meta_str).unwrap();
+    edit(&mut meta);
+    header["__metadata__"]["attune_submodel"] = meta.to_string().into();
+    let h = header.to_string().into_bytes();
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend(h);
+    out.extend(&bytes[8 + n..]);
+    out
+}
+
+#[test]
+fn tampering_with_any_metadata_field_is_refused_and_named() {
+    let (t, home) = home();
+    let (_t2, other) = self::home();
+    let id = add(&home, "alice", 1);
+    let good = std::fs::read(library::existing_path(&home, &id).unwrap()).unwrap();
+    // The untouched file (header re-serialized) still imports.
+    let same = with_meta(&good, |_| {});
+    let f = t.path().join("same.safetensors");
+    std::fs::write(&f, &same).unwrap();
+    library::import(&other, &f, Some(BASE), false).unwrap();
+    library::remove(&other, &id).unwrap();
+    let cases: [(&str, fn(&mut serde_json::Value)); 5] = [
+        ("speaker", |m| m["speaker"] = "mallory".into()),
+        ("spec", |m| m["spec"]["rank"] = 8.into()),
+        ("base_hash", |m| m["base_hash"] = "base-hash-bbbb".into()),
+        (
+            "metrics",
+            |m| {
+                m["metrics"] =
+                    serde_json::json!({"base_wer": 0.9, "wer": 0.1, "test_utterances": 20})
+            },
+        ),
+        ("created", |m| m["created"] = 12345.into()),
+    ];
+    for (field, edit) in cases {
+        let err = import_err(&other, t.path(), &with_meta(&good, edit), BASE).to_string();
+        assert!(err.contains(&format!("meta.{field}")), "{field}: {err}");
+    }
+    // Forging the digests too is caught by the checksum over them.
+    let forged = with_meta(&good, |m| {
+        m["digests"]["meta.created"] = "00".into();
+        m["created"] = 1.into();
+    });
+    let err = import_err(&other, t.path(), &forged, BASE).to_string();
+    assert!(err.contains("checksum mismatch"), "{err}");
+    assert!(
+        library::list(&other).unwrap().0.is_empty(),
+        "nothing got in"
+    );
+}
+
+#[test]
+fn an_import_whose_id_does_not_belong_to_its_speaker_is_refused() {
+    let (t, home) = home();
+    let (_t2, other) = self::home();
+    let id = add(&home, "alice", 1);
+    let mut sub = library::load(&home, &id, Some(BASE), &Device::Cpu).unwrap();
+    sub.meta.id = "bob-v1".into();
+    let f = t.path().join("bob-v1.safetensors");
+    sub.save(&f).unwrap();
+    let err = library::import(&other, &f, Some(BASE), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bob-v1") && err.contains("alice"), "{err}");
+    assert!(library::list(&other).unwrap().0.is_empty());
+}

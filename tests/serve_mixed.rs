@@ -139,6 +139,7 @@ fn an_embedding_submodel_and_base_rows_share_a_batch() {
             trained_on: Vec::new(),
             limit: None,
             space: Some("pop".into()),
+            digests: Default::default(),
             checksum: String::new(),
         },
         table,

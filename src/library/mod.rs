@@ -22,6 +22,8 @@ pub enum LibraryError {
     Exists { id: String, path: PathBuf },
     #[error("{0}")]
     BadName(String),
+    #[error("{}: {what}; refused", file.display())]
+    Inconsistent { file: PathBuf, what: String },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -296,6 +298,15 @@ pub fn import(
 ) -> Result<Entry, LibraryError> {
     let (bytes, sub) = read_verified(file, base_hash)?;
     let id = sub.meta.id.clone();
+    if split_id(&id).map(|(s, _)| s) != Some(sub.meta.speaker.as_str()) {
+        return Err(LibraryError::Inconsistent {
+            file: file.to_path_buf(),
+            what: format!(
+                "its id {id:?} is not a version of its speaker {:?} (<speaker>-v<N>)",
+                sub.meta.speaker
+            ),
+        });
+    }
     let path = path_of(home, &id)?;
     if path.exists() && !force {
         return Err(LibraryError::Exists { id, path });

@@ -59,6 +59,7 @@ pub fn submodel(
         trained_on: Vec::new(),
         limit: None,
         space: None,
+        digests: Default::default(),
         checksum: String::new(),
     };
     Ok(Submodel { meta, table })

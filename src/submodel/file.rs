@@ -11,8 +11,9 @@ use super::{AdapterTable, Spec, SubmodelError};
 use crate::tensor_io;
 use crate::util::hash::sha256_hex;
 
-/// Version of the submodel file layout.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the submodel file layout. 2: the checksum covers every metadata field and every
+/// tensor (name, shape, bytes) through per-field digests; 1: tensor bytes only (still read).
+pub const FORMAT_VERSION: u32 = 2;
 const META_KEY: &str = "attune_submodel";
 
 /// Figures recorded when a submodel is trained. `base_wer` / `wer` are on the speaker's **test**
@@ -125,7 +126,11 @@ pub struct SubmodelMeta {
     /// Kind `embedding`: the space whose generator made it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<String>,
-    /// SHA-256 over the tensors' bytes (sorted by name); checked on load.
+    /// SHA-256 of every metadata field's JSON (`meta.<field>`) and every tensor's name, shape and
+    /// bytes (`tensor.<name>`); a tampered field is named on load.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub digests: BTreeMap<String, String>,
+    /// SHA-256 over the digests (format 2) or over the tensors' bytes (format 1); checked on load.
     pub checksum: String,
 }
 
@@ -136,8 +141,8 @@ pub struct Submodel {
     pub table: AdapterTable,
 }
 
-/// SHA-256 over every tensor's name and f32 bytes, in name order.
-fn checksum(tensors: &BTreeMap<String, Tensor>) -> candle_core::Result<String> {
+/// Format 1's checksum: SHA-256 over every tensor's name and f32 bytes, in name order.
+fn tensor_checksum(tensors: &BTreeMap<String, Tensor>) -> candle_core::Result<String> {
     let mut all = Vec::new();
     for (name, t) in tensors {
         all.extend(name.as_bytes());
@@ -146,10 +151,84 @@ fn checksum(tensors: &BTreeMap<String, Tensor>) -> candle_core::Result<String> {
     Ok(sha256_hex(&all))
 }
 
+/// Format 2's per-field digests: each metadata field (except the digests and checksum
+/// themselves) and each tensor with its shape.
+fn digests(
+    meta: &SubmodelMeta,
+    tensors: &BTreeMap<String, Tensor>,
+) -> candle_core::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    if let serde_json::Value::Object(fields) =
+        serde_json::to_value(meta).expect("metadata serializes")
+    {
+        for (k, v) in fields {
+            if k != "digests" && k != "checksum" {
+                out.insert(format!("meta.{k}"), sha256_hex(v.to_string().as_bytes()));
+            }
+        }
+    }
+    for (name, t) in tensors {
+        let mut all = format!("{name}{:?}", t.dims()).into_bytes();
+        all.extend(tensor_io::tensor_bytes(t)?);
+        out.insert(format!("tensor.{name}"), sha256_hex(&all));
+    }
+    Ok(out)
+}
+
+/// The checksum over a digest list.
+fn digest_checksum(digests: &BTreeMap<String, String>) -> String {
+    let mut all = String::new();
+    for (k, v) in digests {
+        all.push_str(k);
+        all.push('=');
+        all.push_str(v);
+        all.push('\n');
+    }
+    sha256_hex(all.as_bytes())
+}
+
+/// Checks a submodel's integrity: `Err(what)` names the altered field or tensor.
+fn verify(meta: &SubmodelMeta, tensors: &BTreeMap<String, Tensor>) -> Result<(), String> {
+    if meta.format_version < 2 {
+        let ok = tensor_checksum(tensors).map_err(|e| e.to_string())? == meta.checksum;
+        return if ok {
+            Ok(())
+        } else {
+            Err("checksum mismatch: the file was altered or damaged".into())
+        };
+    }
+    let now = digests(meta, tensors).map_err(|e| e.to_string())?;
+    let changed: Vec<&str> = now
+        .keys()
+        .chain(meta.digests.keys())
+        .filter(|k| now.get(*k) != meta.digests.get(*k))
+        .map(String::as_str)
+        .collect();
+    if let Some(first) = changed.first() {
+        let mut names: Vec<&str> = changed.clone();
+        names.dedup();
+        return Err(format!(
+            "checksum mismatch: {} altered ({}); the file was tampered with or damaged",
+            if names.len() == 1 { "field" } else { "fields" },
+            if names.len() <= 3 {
+                names.join(", ")
+            } else {
+                format!("{first} and {} more", names.len() - 1)
+            }
+        ));
+    }
+    if digest_checksum(&meta.digests) != meta.checksum {
+        return Err("checksum mismatch: the checksum field itself was altered".into());
+    }
+    Ok(())
+}
+
 impl Submodel {
-    /// Serializes to bytes; fills in the checksum.
+    /// Serializes to bytes (always the current format); fills in the digests and the checksum.
     pub fn to_bytes(&mut self) -> Result<Vec<u8>, SubmodelError> {
-        self.meta.checksum = checksum(&self.table.tensors)?;
+        self.meta.format_version = FORMAT_VERSION;
+        self.meta.digests = digests(&self.meta, &self.table.tensors)?;
+        self.meta.checksum = digest_checksum(&self.meta.digests);
         let json = serde_json::to_string(&self.meta).expect("metadata serializes");
         let tensors = self.table.tensors.iter().map(|(k, t)| (k.clone(), t));
         tensor_io::serialize(tensors, META_KEY, json).map_err(|what| SubmodelError::BadFile {
@@ -189,19 +268,16 @@ impl Submodel {
             what,
         };
         let meta = meta_of(bytes, file)?;
+        let tensors =
+            tensor_io::read_all(bytes, dev).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
+        // Integrity first: a tampered base hash must read as tampering, not as another base.
+        verify(&meta, &tensors).map_err(bad)?;
         if let Some(expected) = expected_base.filter(|e| *e != meta.base_hash) {
             return Err(SubmodelError::WrongBase {
                 file: file.to_path_buf(),
                 found: meta.base_hash,
                 expected: expected.to_string(),
             });
-        }
-        let tensors =
-            tensor_io::read_all(bytes, dev).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
-        if checksum(&tensors)? != meta.checksum {
-            return Err(bad(
-                "checksum mismatch: the file was altered or damaged".into()
-            ));
         }
         let speakers = tensors
             .values()

@@ -54,6 +54,7 @@ fn entry(speaker: &str, version: u32, base_wer: f64, wer: f64) -> Entry {
             trained_on: Vec::new(),
             limit: None,
             space: None,
+            digests: Default::default(),
             checksum: String::new(),
         },
         id,

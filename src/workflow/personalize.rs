@@ -421,6 +421,7 @@ fn save_results(
                 trained_on: parts.train.iter().map(|u| u.id.clone()).collect(),
                 limit: req.limit,
                 space: cfg.space.clone(),
+                digests: Default::default(),
                 checksum: String::new(),
             },
             table: r.adapter.clone(),
