@@ -230,7 +230,8 @@ fn tampering_with_any_metadata_field_is_refused_and_named() {
     std::fs::write(&f, &same).unwrap();
     library::import(&other, &f, Some(BASE), false).unwrap();
     library::remove(&other, &id).unwrap();
-    let cases: [(&str, fn(&mut serde_json::Value)); 5] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit); 5] = [
         ("speaker", |m| m["speaker"] = "mallory".into()),
         ("spec", |m| m["spec"]["rank"] = 8.into()),
         ("base_hash", |m| m["base_hash"] = "base-hash-bbbb".into()),
