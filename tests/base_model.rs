@@ -33,7 +33,11 @@ fn corpus_wer(rec: &Recognizer) -> f64 {
     let refs: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
     let hyps = rec.transcribe(&refs, None, 4).unwrap();
     for (u, h) in utts.iter().zip(&hyps) {
-        assert!(!h.no_speech, "{} judged no speech: {h:?}", u.audio.display());
+        assert!(
+            !h.no_speech,
+            "{} judged no speech: {h:?}",
+            u.audio.display()
+        );
     }
     let scores: Vec<_> = utts
         .iter()

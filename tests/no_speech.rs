@@ -77,6 +77,28 @@ fn five_seconds_of_digital_silence_is_no_speech() {
 }
 
 #[test]
+fn the_no_speech_token_is_resolved_from_the_vocabulary() {
+    // tiny.en spells <|nospeech|> as <|nocaptions|>; the shipped base's config predates the field.
+    assert_eq!(recognizer().model.config.tokens.no_speech, Some(50361));
+}
+
+#[test]
+fn silence_batched_with_speech_changes_nothing_for_the_speech() {
+    let jfk = attune::audio::read_wav(&real_dir().join("jfk.wav")).unwrap();
+    let silence = vec![0f32; jfk.len()];
+    let rec = recognizer();
+    let alone = rec.transcribe(&[&jfk], None, 1).unwrap().remove(0);
+    let both = rec.transcribe(&[&silence, &jfk], None, 2).unwrap();
+    assert_no_speech("silence in a batch", &both[0]);
+    assert_eq!(both[1].tokens, alone.tokens);
+    // Scores agree up to float rounding (a batch of two runs other GEMM shapes).
+    let (a, b) = (alone.segments[0], both[1].segments[0]);
+    assert!((a.avg_logprob - b.avg_logprob).abs() < 1e-4, "{a:?} {b:?}");
+    assert!((a.no_speech_prob.unwrap() - b.no_speech_prob.unwrap()).abs() < 1e-4);
+    assert!(!both[1].no_speech);
+}
+
+#[test]
 fn white_and_pink_noise_at_a_moderate_level_are_no_speech() {
     for seed in [1, 2] {
         let w = white(5.0, 0.1, seed);
