@@ -1,5 +1,6 @@
 //! The recognizer everything else calls: a loaded base + tokenizer + front end, transcribing
-//! many utterances in batches bucketed by encoder context so batching never changes a result.
+//! many utterances in batches bucketed by encoder context so batching never changes a result,
+//! at the loaded context or at either context per call; segments without speech give no text.
 
 use std::path::Path;
 
@@ -7,7 +8,7 @@ use candle_core::Device;
 
 use crate::features::{self, MelFrontend};
 use crate::model::decode::{self, DecodeOptions, Transcript};
-use crate::model::{Hooks, ModelError, Tokenizer, Whisper};
+use crate::model::{Hooks, ModelError, Tokenizer, Whisper, no_speech};
 use crate::submodel::{Gathered, Submodel};
 
 /// Base model ready to transcribe.
@@ -54,16 +55,28 @@ impl Recognizer {
     }
 
     /// Transcribes `audios` with the base (`hooks = None`) or with per-utterance adapters
-    /// chosen by `hooks_for(utterance index of each batch row)`.
+    /// chosen by `hooks_for(utterance index of each batch row)`, with `self.options`.
     pub fn transcribe_with(
         &self,
         audios: &[&[f32]],
         batch: usize,
+        hooks_for: impl FnMut(&[usize]) -> Result<Option<Gathered>, ModelError>,
+    ) -> Result<Vec<Transcript>, ModelError> {
+        self.transcribe_with_options(audios, batch, self.options, hooks_for)
+    }
+
+    /// [`Self::transcribe_with`] with `options` for this call instead of `self.options`: one
+    /// loaded base scores both attune's dynamic context and the stock 30 s window.
+    pub fn transcribe_with_options(
+        &self,
+        audios: &[&[f32]],
+        batch: usize,
+        options: DecodeOptions,
         mut hooks_for: impl FnMut(&[usize]) -> Result<Option<Gathered>, ModelError>,
     ) -> Result<Vec<Transcript>, ModelError> {
         let lengths: Vec<usize> = audios.iter().map(|a| a.len()).collect();
         let mut out: Vec<Option<Transcript>> = vec![None; audios.len()];
-        for group in plan_batches(&lengths, batch, self.options.full_context) {
+        for group in plan_batches(&lengths, batch, options.full_context) {
             // A lone utterance may be longer than 30 s: one row per segment, same adapter.
             let (items, rows): (Vec<&[f32]>, Vec<usize>) = match group.as_slice() {
                 [i] => decode::split_segments(audios[*i])
@@ -78,19 +91,26 @@ impl Recognizer {
                 None => &crate::model::NoHooks,
             };
             let decoded =
-                decode::decode_segments(&self.model, &self.frontend, &items, hooks, self.options)?;
-            for (i, (tokens, stop)) in rows.into_iter().zip(decoded) {
-                let t = out[i].get_or_insert_with(|| Transcript {
-                    text: String::new(),
-                    tokens: vec![],
-                    stops: vec![],
-                });
-                t.tokens.extend(tokens);
-                t.stops.push(stop);
+                decode::decode_segments(&self.model, &self.frontend, &items, hooks, options)?;
+            for (i, mut seg) in rows.into_iter().zip(decoded) {
+                if !seg.stats.no_speech
+                    && no_speech::is_wordless_no_speech(
+                        seg.stats.no_speech_prob,
+                        &self.tokenizer.decode(&seg.tokens)?,
+                    )
+                {
+                    seg.tokens.clear();
+                    seg.stats.no_speech = true;
+                }
+                let t = out[i].get_or_insert_with(Transcript::default);
+                t.tokens.extend(seg.tokens);
+                t.stops.push(seg.stop);
+                t.segments.push(seg.stats);
             }
         }
         for t in out.iter_mut().flatten() {
             t.text = self.tokenizer.decode(&t.tokens)?.trim().to_string();
+            t.no_speech = t.segments.iter().all(|s| s.no_speech);
         }
         Ok(out
             .into_iter()
@@ -105,12 +125,33 @@ impl Recognizer {
         submodel: Option<&Submodel>,
         batch: usize,
     ) -> Result<Vec<Transcript>, ModelError> {
-        self.transcribe_with(audios, batch, |group| {
+        self.transcribe_options(audios, submodel, batch, self.options)
+    }
+
+    /// [`Self::transcribe`] with `options` for this call (e.g. `full_context: true` for the
+    /// "stock" reference column next to the base at its runtime context).
+    pub fn transcribe_options(
+        &self,
+        audios: &[&[f32]],
+        submodel: Option<&Submodel>,
+        batch: usize,
+        options: DecodeOptions,
+    ) -> Result<Vec<Transcript>, ModelError> {
+        self.transcribe_with_options(audios, batch, options, |group| {
             submodel
                 .map(|s| s.table.gather(&vec![0; group.len()]))
                 .transpose()
                 .map_err(ModelError::from)
         })
+    }
+
+    /// The base at Whisper's standard 30 s window: what a stock recognizer transcribes.
+    pub fn transcribe_stock(
+        &self,
+        audios: &[&[f32]],
+        batch: usize,
+    ) -> Result<Vec<Transcript>, ModelError> {
+        self.transcribe_options(audios, None, batch, DecodeOptions { full_context: true })
     }
 }
 

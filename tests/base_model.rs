@@ -32,6 +32,13 @@ fn corpus_wer(rec: &Recognizer) -> f64 {
         .collect();
     let refs: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
     let hyps = rec.transcribe(&refs, None, 4).unwrap();
+    for (u, h) in utts.iter().zip(&hyps) {
+        assert!(
+            !h.no_speech,
+            "{} judged no speech: {h:?}",
+            u.audio.display()
+        );
+    }
     let scores: Vec<_> = utts
         .iter()
         .zip(&hyps)
@@ -90,10 +97,13 @@ fn silence_and_very_short_audio_end_quickly_without_loops() {
     let rec = recognizer();
     let silence = vec![0f32; 16000 * 5];
     let blip: Vec<f32> = (0..4000).map(|i| (i as f32 * 0.05).sin() * 0.1).collect(); // 0.25 s
-    for t in rec.transcribe(&[&silence, &blip], None, 1).unwrap() {
+    let out = rec.transcribe(&[&silence, &blip], None, 1).unwrap();
+    for t in &out {
         assert!(t.tokens.len() <= 12, "runaway output: {:?}", t.text);
         assert!(!t.stops.contains(&Stop::TokenBudget), "{:?}", t.stops);
     }
+    // Whisper says "you" on silence; the no-speech rule says nothing.
+    assert!(out[0].text.is_empty() && out[0].no_speech, "{:?}", out[0]);
 }
 
 #[test]

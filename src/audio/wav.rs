@@ -11,6 +11,10 @@ use crate::util::atomic::write_atomic;
 /// The sample rate every part of the crate works at (Whisper's input rate).
 pub const SAMPLE_RATE: u32 = 16_000;
 
+/// The lowest sample rate accepted: telephone audio. Anything lower is a broken header (a file
+/// declaring 1 Hz would otherwise decode as hours of audio), not speech.
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+
 /// Audio whose peak stays below this level (dBFS) counts as silent.
 pub const SILENCE_PEAK_DBFS: f32 = -60.0;
 /// Audio whose RMS level is below this (dBFS) counts as silent even if a
@@ -18,7 +22,7 @@ pub const SILENCE_PEAK_DBFS: f32 = -60.0;
 pub const SILENCE_RMS_DBFS: f32 = -70.0;
 
 /// Reads any WAV file (8/16/24/32-bit integer or 32-bit float PCM, any sample
-/// rate, any channel count) and returns 16 kHz mono samples in `[-1, 1]`.
+/// rate from [`MIN_SAMPLE_RATE`] up, any channel count) and returns 16 kHz mono samples in `[-1, 1]`.
 ///
 /// Channels are mixed down by averaging; other rates are resampled with
 /// [`super::resample::resample`]. Every error names `path`.
@@ -209,6 +213,15 @@ fn check_spec(spec: &hound::WavSpec, name: &Path) -> Result<(), AudioError> {
             detail: format!(
                 "{} channels at {} Hz in header",
                 spec.channels, spec.sample_rate
+            ),
+        });
+    }
+    if spec.sample_rate < MIN_SAMPLE_RATE {
+        return Err(AudioError::Unsupported {
+            path: name.to_path_buf(),
+            detail: format!(
+                "sample rate {} Hz is below the {MIN_SAMPLE_RATE} Hz minimum",
+                spec.sample_rate
             ),
         });
     }

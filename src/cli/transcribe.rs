@@ -32,7 +32,8 @@ pub struct Args {
     /// Submodels kept loaded with --manifest
     #[arg(long, value_name = "N", default_value_t = 64)]
     cache: usize,
-    /// One JSON object per line: {"file", "text", "seconds" (audio length), "decode_seconds"}
+    /// One JSON object per line: {"file", "text", "seconds" (audio length), "decode_seconds",
+    /// "no_speech" (silence or noise: no text)}
     #[arg(long)]
     json: bool,
     /// Pad every input to Whisper's 30 s window instead of encoding only what the audio needs
@@ -60,10 +61,12 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         if args.json {
             let line = serde_json::json!({
                 "file": file, "text": t.text, "seconds": seconds, "decode_seconds": wall,
+                "no_speech": t.no_speech,
             });
             println!("{line}");
         } else {
-            println!("{file}\t{}\t({seconds:.2} s audio, {wall:.2} s)", t.text);
+            let text = if t.no_speech { "(no speech)" } else { &t.text };
+            println!("{file}\t{text}\t({seconds:.2} s audio, {wall:.2} s)");
         }
     }
     Ok(if failed > 0 {
@@ -118,7 +121,7 @@ fn run_manifest(
         if args.json {
             let line = serde_json::json!({
                 "id": u.id, "file": u.audio, "speaker": u.speaker, "submodel": id,
-                "text": t.text, "seconds": seconds,
+                "text": t.text, "seconds": seconds, "no_speech": t.no_speech,
             });
             println!("{line}");
         } else {

@@ -1,35 +1,64 @@
-//! Paired bootstrap over test utterances: how sure is "the submodel is better"? Resampling the
-//! utterances (with replacement, seeded) gives the spread of the corpus-WER difference
-//! base − submodel; its 95 % percentile interval decides the verdict.
+//! Paired bootstrap of the corpus-WER difference between two systems (base − submodel) scored
+//! on the same test utterances: a seeded percentile 95 % interval and a plain-words verdict.
+//!
+//! Method (Koehn 2004 / Bisani & Ney 2004, paired): draw `n` utterance indices with replacement
+//! from the `n` test utterances, compute both systems' corpus WER on that resample
+//! (`Σ errors / max(Σ reference words, 1)`, the crate's corpus convention from [`super::metrics`]),
+//! record `WER_base − WER_submodel`; repeat `resamples` times; the interval is the 2.5th and
+//! 97.5th percentile of the recorded differences (linear interpolation between order
+//! statistics). A positive difference means the submodel makes fewer errors.
+//!
+//! The verdict is [`Verdict::Better`] when the whole interval is above 0, [`Verdict::Worse`]
+//! when it is below 0, and [`Verdict::NoClearDifference`] when it touches or straddles 0.
+//! The same seed always gives the same interval. An empty test set is an error
+//! ([`BootstrapError::Empty`]): there is nothing to resample.
 
-use serde::Serialize;
-
-use crate::util::rng::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
 
 /// Default number of resamples.
-pub const RESAMPLES: usize = 2000;
-/// Default seed (the interval is reproducible).
-pub const SEED: u64 = 20_221_128;
+pub const DEFAULT_RESAMPLES: usize = 2000;
+/// Fewest resamples accepted: fewer make the 2.5 % tails meaningless.
+pub const MIN_RESAMPLES: usize = 1000;
+/// Default seed (any fixed value; reports should state it).
+pub const DEFAULT_SEED: u64 = 0x00A7_7E57;
 
 /// One test utterance scored by both systems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Paired {
-    pub base_errors: usize,
-    pub sub_errors: usize,
-    /// Reference words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairedErrors {
+    /// Word errors (sub + del + ins) of the base.
+    pub base: usize,
+    /// Word errors of the submodel.
+    pub submodel: usize,
+    /// Reference words of the utterance.
     pub words: usize,
 }
 
-/// What the interval says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How to resample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootstrapConfig {
+    /// Number of resamples (at least [`MIN_RESAMPLES`]).
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self {
+            resamples: DEFAULT_RESAMPLES,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// Whether the submodel's WER is clearly lower, clearly higher, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
-    /// The whole interval is above 0: the submodel makes fewer errors.
     #[serde(rename = "better")]
     Better,
-    /// The whole interval is below 0.
     #[serde(rename = "worse")]
     Worse,
-    /// The interval contains 0.
     #[serde(rename = "no clear difference")]
     NoClearDifference,
 }
@@ -44,50 +73,76 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// The corpus-WER difference base − submodel and its 95 % interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Interval {
-    pub diff: f64,
-    pub lo: f64,
-    pub hi: f64,
+/// Result of a paired bootstrap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedBootstrap {
+    /// Corpus WER of the base minus that of the submodel on the full test set.
+    pub difference: f64,
+    /// 95 % percentile interval `[lo, hi]` of the difference.
+    pub ci95: [f64; 2],
     pub verdict: Verdict,
+    pub resamples: usize,
+    pub seed: u64,
 }
 
-fn diff(utts: impl Iterator<Item = Paired>) -> f64 {
+/// Why no interval could be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("paired bootstrap: no test utterances")]
+    Empty,
+    #[error("paired bootstrap: {0} resamples is too few (at least {MIN_RESAMPLES})")]
+    TooFewResamples(usize),
+}
+
+/// Corpus WER difference base − submodel over `utts` with the crate's empty-reference rule.
+fn difference<'a>(utts: impl Iterator<Item = &'a PairedErrors>) -> f64 {
     let (mut b, mut s, mut w) = (0usize, 0usize, 0usize);
     for u in utts {
-        b += u.base_errors;
-        s += u.sub_errors;
+        b += u.base;
+        s += u.submodel;
         w += u.words;
     }
     (b as f64 - s as f64) / w.max(1) as f64
 }
 
-/// The paired bootstrap of `utts` with `resamples` resamples; `None` without utterances or
-/// reference words.
-pub fn paired_bootstrap(utts: &[Paired], resamples: usize, seed: u64) -> Option<Interval> {
-    if utts.is_empty() || utts.iter().all(|u| u.words == 0) || resamples == 0 {
-        return None;
+/// The `q` quantile (0..=1) of sorted `x`, linear between order statistics (NumPy's default).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Paired bootstrap over `utts` (same utterances, both systems); see the module docs.
+pub fn paired_bootstrap(
+    utts: &[PairedErrors],
+    cfg: BootstrapConfig,
+) -> Result<PairedBootstrap, BootstrapError> {
+    if utts.is_empty() {
+        return Err(BootstrapError::Empty);
     }
-    let mut rng = Rng::new(seed);
-    let mut diffs: Vec<f64> = (0..resamples)
-        .map(|_| diff((0..utts.len()).map(|_| utts[rng.below(utts.len())])))
+    if cfg.resamples < MIN_RESAMPLES {
+        return Err(BootstrapError::TooFewResamples(cfg.resamples));
+    }
+    let n = utts.len();
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let mut diffs: Vec<f64> = (0..cfg.resamples)
+        .map(|_| difference((0..n).map(|_| &utts[rng.random_range(0..n)])))
         .collect();
     diffs.sort_by(f64::total_cmp);
-    let at = |q: f64| diffs[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
-    let (lo, hi) = (at(0.025), at(0.975));
-    let verdict = if lo > 0.0 {
+    let ci95 = [quantile(&diffs, 0.025), quantile(&diffs, 0.975)];
+    let verdict = if ci95[0] > 0.0 {
         Verdict::Better
-    } else if hi < 0.0 {
+    } else if ci95[1] < 0.0 {
         Verdict::Worse
     } else {
         Verdict::NoClearDifference
     };
-    Some(Interval {
-        diff: diff(utts.iter().copied()),
-        lo,
-        hi,
+    Ok(PairedBootstrap {
+        difference: difference(utts.iter()),
+        ci95,
         verdict,
+        resamples: cfg.resamples,
+        seed: cfg.seed,
     })
 }
 
@@ -95,55 +150,131 @@ pub fn paired_bootstrap(utts: &[Paired], resamples: usize, seed: u64) -> Option<
 mod tests {
     use super::*;
 
-    fn p(base_errors: usize, sub_errors: usize, words: usize) -> Paired {
-        Paired {
-            base_errors,
-            sub_errors,
+    fn utt(base: usize, submodel: usize, words: usize) -> PairedErrors {
+        PairedErrors {
+            base,
+            submodel,
             words,
         }
     }
 
-    #[test]
-    fn identical_systems_show_no_difference() {
-        let utts: Vec<Paired> = (0..20).map(|i| p(i % 3, i % 3, 5)).collect();
-        let iv = paired_bootstrap(&utts, 1000, 1).unwrap();
-        assert_eq!((iv.diff, iv.lo, iv.hi), (0.0, 0.0, 0.0));
-        assert_eq!(iv.verdict, Verdict::NoClearDifference);
+    fn run(utts: &[PairedErrors]) -> PairedBootstrap {
+        paired_bootstrap(utts, BootstrapConfig::default()).unwrap()
     }
 
     #[test]
-    fn fixing_errors_everywhere_is_better_and_breaking_them_worse() {
-        let better: Vec<Paired> = (0..20).map(|i| p(3 + i % 2, i % 2, 6)).collect();
-        let iv = paired_bootstrap(&better, 1000, 1).unwrap();
-        assert!(iv.lo > 0.0 && iv.verdict == Verdict::Better, "{iv:?}");
-        let worse: Vec<Paired> = better
+    fn identical_systems_give_a_zero_interval_and_no_clear_difference() {
+        let utts: Vec<_> = (0..20).map(|i| utt(i % 3, i % 3, 5 + i % 4)).collect();
+        let r = run(&utts);
+        assert_eq!(r.difference, 0.0);
+        assert_eq!(r.ci95, [0.0, 0.0]);
+        assert_eq!(r.verdict, Verdict::NoClearDifference);
+    }
+
+    #[test]
+    fn fixing_errors_on_every_utterance_is_better_and_breaking_them_is_worse() {
+        let fixed: Vec<_> = (0..20).map(|i| utt(3 + i % 2, i % 2, 6)).collect();
+        let r = run(&fixed);
+        assert!((r.difference - 60.0 / 120.0).abs() < 1e-12, "{r:?}");
+        assert!(r.ci95[0] > 0.0 && r.ci95[0] <= r.difference && r.difference <= r.ci95[1]);
+        assert_eq!(r.verdict, Verdict::Better);
+        let broken: Vec<_> = fixed
             .iter()
-            .map(|u| p(u.sub_errors, u.base_errors, 6))
+            .map(|u| utt(u.submodel, u.base, u.words))
             .collect();
-        let iv = paired_bootstrap(&worse, 1000, 1).unwrap();
-        assert!(iv.hi < 0.0 && iv.verdict == Verdict::Worse, "{iv:?}");
+        let w = run(&broken);
+        assert_eq!(w.verdict, Verdict::Worse);
+        assert!((w.ci95[0] + r.ci95[1]).abs() < 1e-12 || w.ci95[1] < 0.0);
     }
 
     #[test]
-    fn two_errors_on_seventeen_utterances_straddle_zero() {
-        // The case the issue names: a difference of 2 errors that mixed effects cancel.
-        let mut utts: Vec<Paired> = (0..17).map(|_| p(1, 1, 4)).collect();
-        utts[0] = p(3, 0, 4);
-        utts[1] = p(0, 1, 4);
-        let iv = paired_bootstrap(&utts, 2000, 7).unwrap();
-        assert!((iv.diff - 2.0 / 68.0).abs() < 1e-12);
-        assert!(iv.lo <= 0.0 && iv.hi > 0.0, "{iv:?}");
-        assert_eq!(iv.verdict, Verdict::NoClearDifference);
+    fn mixed_per_utterance_effects_straddle_zero() {
+        // Half the utterances improve by 2 errors, half get worse by 2: the point is 0 and
+        // resampling moves it either way.
+        let utts: Vec<_> = (0..20)
+            .map(|i| {
+                if i % 2 == 0 {
+                    utt(3, 1, 5)
+                } else {
+                    utt(1, 3, 5)
+                }
+            })
+            .collect();
+        let r = run(&utts);
+        assert_eq!(r.difference, 0.0);
+        assert!(r.ci95[0] < 0.0 && r.ci95[1] > 0.0, "{r:?}");
+        assert_eq!(r.verdict, Verdict::NoClearDifference);
     }
 
     #[test]
-    fn the_interval_is_reproducible_and_empty_input_has_none() {
-        let utts: Vec<Paired> = (0..15).map(|i| p(i % 4, i % 3, 5)).collect();
+    fn one_lucky_utterance_is_not_a_clear_improvement() {
+        // 19 unchanged utterances, one where the submodel fixes 4 errors: the point difference
+        // is positive but the interval reaches 0 (resamples without that utterance).
+        let mut utts: Vec<_> = (0..19).map(|_| utt(1, 1, 5)).collect();
+        utts.push(utt(4, 0, 5));
+        let r = run(&utts);
+        assert!(r.difference > 0.0);
+        assert_eq!(r.ci95[0], 0.0, "{r:?}");
+        assert_eq!(r.verdict, Verdict::NoClearDifference);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_interval_and_another_seed_may_not() {
+        let utts: Vec<_> = (0..15)
+            .map(|i| utt(i % 4, (i * 7) % 5, 4 + i % 3))
+            .collect();
+        let a = run(&utts);
+        assert_eq!(a, run(&utts));
+        let other = paired_bootstrap(
+            &utts,
+            BootstrapConfig {
+                seed: 7,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(other.difference, a.difference);
+        assert_ne!(other.ci95, a.ci95);
+    }
+
+    #[test]
+    fn empty_input_and_too_few_resamples_are_errors() {
         assert_eq!(
-            paired_bootstrap(&utts, 500, 3),
-            paired_bootstrap(&utts, 500, 3)
+            paired_bootstrap(&[], BootstrapConfig::default()),
+            Err(BootstrapError::Empty)
         );
-        assert_eq!(paired_bootstrap(&[], 500, 3), None);
-        assert_eq!(paired_bootstrap(&[p(0, 0, 0)], 500, 3), None);
+        let cfg = BootstrapConfig {
+            resamples: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            paired_bootstrap(&[utt(1, 0, 3)], cfg),
+            Err(BootstrapError::TooFewResamples(10))
+        );
+    }
+
+    #[test]
+    fn utterances_without_reference_words_count_their_insertions() {
+        // Only empty references: WER = errors / 1, as in `metrics`.
+        let r = run(&[utt(2, 0, 0)]);
+        assert_eq!(r.difference, 2.0);
+        assert_eq!(r.ci95, [2.0, 2.0]);
+        assert_eq!(r.verdict, Verdict::Better);
+    }
+
+    #[test]
+    fn verdicts_serialize_as_plain_words() {
+        let s =
+            serde_json::to_string(&[Verdict::Better, Verdict::Worse, Verdict::NoClearDifference])
+                .unwrap();
+        assert_eq!(s, r#"["better","worse","no clear difference"]"#);
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_order_statistics() {
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&x, 0.0), 0.0);
+        assert_eq!(quantile(&x, 0.5), 2.0);
+        assert_eq!(quantile(&x, 0.975), 3.9);
     }
 }

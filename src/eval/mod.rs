@@ -1,6 +1,7 @@
 //! Scoring of recognizer output against reference transcripts: text normalisation,
 //! Levenshtein word/character alignment, WER/CER (per utterance and corpus-level),
-//! fixed/broken word comparison between two systems, and sclite-style rendering.
+//! fixed/broken word comparison between two systems, a paired bootstrap interval of the
+//! WER difference between two systems, and sclite-style rendering.
 //!
 //! Typical use:
 //!
@@ -27,6 +28,7 @@ pub mod render;
 mod spelling;
 
 pub use align::{AlignedPair, EditOp, align};
+pub use bootstrap::{BootstrapConfig, PairedBootstrap, PairedErrors, Verdict, paired_bootstrap};
 pub use metrics::{CorpusScore, Counts, UtteranceScore, WordChanges, corpus, score, word_changes};
 pub use normalize::Normalizer;
 pub use render::render_alignment;

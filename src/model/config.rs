@@ -35,6 +35,11 @@ pub struct SpecialTokens {
     pub transcribe: Option<u32>,
     /// First timestamp token; everything from here up is suppressed (no timestamps mode).
     pub timestamp_begin: u32,
+    /// `<|nospeech|>` (`<|nocaptions|>` in the `.en` vocabularies). Not stored in bases written
+    /// before it existed: [`super::Whisper::load`] resolves it from the tokenizer. `None`
+    /// disables the no-speech rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_speech: Option<u32>,
 }
 
 impl WhisperConfig {
@@ -74,6 +79,7 @@ impl WhisperConfig {
                 english: None,
                 transcribe: None,
                 timestamp_begin: 33,
+                no_speech: None,
             },
             suppress: vec![],
             suppress_at_begin: vec![30],

@@ -1,9 +1,13 @@
 //! Greedy batched decoding without timestamps: suppression rules, a token budget bounded by the
-//! audio length, a repetition-loop guard, and splitting of audio longer than 30 s.
+//! audio length, the repetition-loop guard ([`super::repetition`]), the no-speech rule
+//! ([`super::no_speech`]) and splitting of audio longer than 30 s.
 
 use candle_core::{Result, Tensor};
 use serde::Serialize;
 
+pub use super::no_speech::is_no_speech;
+use super::no_speech::{self, LogProbs};
+pub use super::repetition::{budget_cut, repetition_cut};
 use super::{Hooks, Whisper};
 use crate::features::{self, HOP, MelFrontend, SAMPLE_RATE};
 
@@ -23,36 +27,44 @@ pub enum Stop {
     Repetition,
 }
 
+/// The no-speech evidence of one ≤ 30 s segment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SegmentStats {
+    /// Probability of `<|nospeech|>` at the start of the transcript; `None` when the model was
+    /// not run (digital silence) or the base has no such token.
+    pub no_speech_prob: Option<f32>,
+    /// Average log-probability of the decoded tokens and the end token (0 when not run).
+    pub avg_logprob: f32,
+    /// The segment is silence or noise: its tokens were dropped.
+    pub no_speech: bool,
+}
+
+/// One decoded ≤ 30 s segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecodedSegment {
+    /// Text tokens (empty when `stats.no_speech`).
+    pub tokens: Vec<u32>,
+    pub stop: Stop,
+    pub stats: SegmentStats,
+}
+
 /// Result for one input audio.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Transcript {
     pub text: String,
     pub tokens: Vec<u32>,
     /// The stop reason of each 30 s segment.
     pub stops: Vec<Stop>,
+    /// Every segment is silence or noise (the text is then empty): Whisper's no-speech rule.
+    pub no_speech: bool,
+    /// The no-speech evidence of each 30 s segment (parallel to `stops`).
+    pub segments: Vec<SegmentStats>,
 }
 
 /// Most new tokens for `seconds` of audio: 10 + 7 per second, capped by the text context.
 pub fn token_budget(seconds: f32, n_text_ctx: usize, prompt: usize) -> usize {
     let by_audio = 10 + (seconds.max(0.0) * 7.0).ceil() as usize;
     by_audio.min(n_text_ctx / 2).min(n_text_ctx - prompt)
-}
-
-/// If `tokens` ends in a loop (an n-gram repeated back to back: 4× for n ≤ 2, 3× for longer),
-/// returns the length that keeps a single copy.
-pub fn repetition_cut(tokens: &[u32]) -> Option<usize> {
-    for n in 1..=tokens.len() / 3 {
-        let reps = if n <= 2 { 4 } else { 3 };
-        if n * reps > tokens.len() {
-            break;
-        }
-        let tail = &tokens[tokens.len() - n * reps..];
-        let gram = &tail[..n];
-        if tail.chunks(n).all(|c| c == gram) {
-            return Some(tokens.len() - n * (reps - 1));
-        }
-    }
-    None
 }
 
 /// Splits audio longer than 30 s at the quietest 100 ms within the last 5 s of each window.
@@ -98,19 +110,41 @@ pub fn mel_batch(
 }
 
 /// Greedily decodes ≤ 30 s segments as one batch; `hooks` sees row `i` as segment `i`.
+/// Segments of digital silence are not decoded; segments the no-speech rule flags come back
+/// with no tokens. Each row's result is independent of the other rows.
 pub fn decode_segments(
     model: &Whisper,
     fe: &MelFrontend,
     segments: &[&[f32]],
     hooks: &dyn Hooks,
     opts: DecodeOptions,
-) -> Result<Vec<(Vec<u32>, Stop)>> {
+) -> Result<Vec<DecodedSegment>> {
     let cfg = &model.config;
     let b = segments.len();
+    let silent: Vec<bool> = segments
+        .iter()
+        .map(|s| no_speech::is_digital_silence(s))
+        .collect();
+    let silence = || DecodedSegment {
+        tokens: vec![],
+        stop: Stop::EndOfText,
+        stats: SegmentStats {
+            no_speech_prob: None,
+            avg_logprob: 0.0,
+            no_speech: true,
+        },
+    };
+    if silent.iter().all(|&s| s) {
+        return Ok(segments.iter().map(|_| silence()).collect());
+    }
     let mel = mel_batch(fe, segments, opts, model.device())?;
     let audio = model.encode(&mel, hooks, false)?;
     let mut cache = model.decoder.start(&audio, hooks)?;
     let prompt = cfg.prompt();
+    let sot_index = prompt
+        .iter()
+        .position(|&t| t == cfg.tokens.sot)
+        .unwrap_or(0);
     let budgets: Vec<usize> = segments
         .iter()
         .map(|s| {
@@ -131,8 +165,20 @@ pub fn decode_segments(
     for s in suppress.iter_mut().skip(cfg.tokens.eot as usize + 1) {
         *s = f32::NEG_INFINITY;
     }
+    let mut suppress_first = suppress.clone();
+    for &t in &cfg.suppress_at_begin {
+        if let Some(s) = suppress_first.get_mut(t as usize) {
+            *s = f32::NEG_INFINITY;
+        }
+    }
     let mut out: Vec<Vec<u32>> = vec![Vec::new(); b];
-    let mut stop: Vec<Option<Stop>> = vec![None; b];
+    let mut logprobs: Vec<LogProbs> = vec![LogProbs::default(); b];
+    let mut no_speech_prob: Vec<Option<f32>> = vec![None; b];
+    // Digital silence rides along already stopped: it never changes the other rows.
+    let mut stop: Vec<Option<Stop>> = silent
+        .iter()
+        .map(|&s| s.then_some(Stop::EndOfText))
+        .collect();
     let rows: Vec<u32> = prompt
         .iter()
         .copied()
@@ -141,34 +187,57 @@ pub fn decode_segments(
         .collect();
     let mut input = Tensor::from_vec(rows, (b, prompt.len()), model.device())?;
     for step in 0.. {
-        let logits = model
-            .decoder
-            .step(&input, &mut cache, hooks)?
-            .to_vec2::<f32>()?;
+        let logits = if step == 0 {
+            let (last, at_sot) = model
+                .decoder
+                .step_also_at(&input, &mut cache, hooks, sot_index)?;
+            if let Some(ns) = cfg.tokens.no_speech.map(|t| t as usize) {
+                for (i, row) in at_sot.to_vec2::<f32>()?.iter().enumerate() {
+                    if !silent[i] && ns < row.len() {
+                        no_speech_prob[i] = Some(no_speech::softmax_at(row, ns));
+                    }
+                }
+            }
+            last.to_vec2::<f32>()?
+        } else {
+            model
+                .decoder
+                .step(&input, &mut cache, hooks)?
+                .to_vec2::<f32>()?
+        };
+        let mask = if step == 0 {
+            &suppress_first
+        } else {
+            &suppress
+        };
         let mut next = Vec::with_capacity(b);
         for (i, row) in logits.iter().enumerate() {
             if stop[i].is_some() {
                 next.push(cfg.tokens.eot);
                 continue;
             }
-            let tok = argmax(
-                row,
-                &suppress,
-                if step == 0 {
-                    &cfg.suppress_at_begin
-                } else {
-                    &[]
-                },
-            );
+            let tok = argmax(row, mask);
+            let masked = row.iter().zip(mask).map(|(&l, &m)| l + m);
+            let lp = no_speech::log_softmax_at(masked, row[tok as usize] + mask[tok as usize]);
             if tok == cfg.tokens.eot {
+                logprobs[i].end(lp);
                 stop[i] = Some(Stop::EndOfText);
             } else {
                 out[i].push(tok);
+                logprobs[i].push(lp);
                 if let Some(keep) = repetition_cut(&out[i]) {
                     out[i].truncate(keep);
+                    logprobs[i].truncate(keep);
                     stop[i] = Some(Stop::Repetition);
                 } else if out[i].len() >= budgets[i] {
-                    stop[i] = Some(Stop::TokenBudget);
+                    stop[i] = Some(match budget_cut(&out[i]) {
+                        Some(keep) => {
+                            out[i].truncate(keep);
+                            logprobs[i].truncate(keep);
+                            Stop::Repetition
+                        }
+                        None => Stop::TokenBudget,
+                    });
                 }
             }
             next.push(tok);
@@ -178,18 +247,35 @@ pub fn decode_segments(
         }
         input = Tensor::from_vec(next, (b, 1), model.device())?;
     }
-    Ok(out
-        .into_iter()
-        .zip(stop)
-        .map(|(t, s)| (t, s.unwrap_or(Stop::TokenBudget)))
+    Ok((0..b)
+        .map(|i| {
+            if silent[i] {
+                return silence();
+            }
+            let avg_logprob = logprobs[i].average();
+            let flagged = is_no_speech(no_speech_prob[i], avg_logprob);
+            DecodedSegment {
+                tokens: if flagged {
+                    vec![]
+                } else {
+                    std::mem::take(&mut out[i])
+                },
+                stop: stop[i].unwrap_or(Stop::TokenBudget),
+                stats: SegmentStats {
+                    no_speech_prob: no_speech_prob[i],
+                    avg_logprob,
+                    no_speech: flagged,
+                },
+            }
+        })
         .collect())
 }
 
-fn argmax(row: &[f32], suppress: &[f32], extra: &[u32]) -> u32 {
+fn argmax(row: &[f32], suppress: &[f32]) -> u32 {
     let mut best = (0u32, f32::NEG_INFINITY);
     for (i, (&l, &s)) in row.iter().zip(suppress).enumerate() {
         let v = l + s;
-        if v > best.1 && !extra.contains(&(i as u32)) {
+        if v > best.1 {
             best = (i as u32, v);
         }
     }
@@ -199,15 +285,6 @@ fn argmax(row: &[f32], suppress: &[f32], extra: &[u32]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loops_are_cut_to_one_copy() {
-        assert_eq!(repetition_cut(&[1, 2, 3, 4]), None);
-        assert_eq!(repetition_cut(&[9, 5, 5, 5, 5]), Some(2));
-        assert_eq!(repetition_cut(&[9, 1, 2, 3, 1, 2, 3, 1, 2, 3]), Some(4));
-        // "no no no" (three times a one-token word) is allowed.
-        assert_eq!(repetition_cut(&[7, 7, 7]), None);
-    }
 
     #[test]
     fn budget_grows_with_audio_and_is_capped() {

@@ -183,6 +183,38 @@ impl Decoder {
         cache: &mut DecodeCache,
         hooks: &dyn Hooks,
     ) -> Result<Tensor> {
+        let x = self.advance(tokens, cache, hooks)?;
+        self.logits_at(&x, x.dim(1)? - 1)
+    }
+
+    /// Like [`Self::step`], and also returns the logits `[B, vocab]` at input position `at`
+    /// (Whisper reads the no-speech probability at the `<|startoftranscript|>` position of the
+    /// prompt). The last position's logits are computed exactly as by `step`.
+    pub fn step_also_at(
+        &self,
+        tokens: &Tensor,
+        cache: &mut DecodeCache,
+        hooks: &dyn Hooks,
+        at: usize,
+    ) -> Result<(Tensor, Tensor)> {
+        let x = self.advance(tokens, cache, hooks)?;
+        Ok((self.logits_at(&x, x.dim(1)? - 1)?, self.logits_at(&x, at)?))
+    }
+
+    /// Final layer norm and output projection of position `at` of hidden `x: [B, L, d]`.
+    fn logits_at(&self, x: &Tensor, at: usize) -> Result<Tensor> {
+        let h = self.ln.forward(&x.narrow(1, at, 1)?, false)?;
+        self.logits(&h)?.squeeze(D::Minus2)
+    }
+
+    /// Runs the blocks over `tokens: [B, L]` at the cache's offset, growing the cache; returns
+    /// the hidden states `[B, L, d]` before the final layer norm.
+    fn advance(
+        &self,
+        tokens: &Tensor,
+        cache: &mut DecodeCache,
+        hooks: &dyn Hooks,
+    ) -> Result<Tensor> {
         let l = tokens.dim(1)?;
         let mut x = self.embed(tokens, cache.offset)?;
         // Only the prompt step (L > 1) needs a mask: later steps see all cached positions.
@@ -202,7 +234,6 @@ impl Decoder {
             )?;
         }
         cache.offset += l;
-        let last = self.ln.forward(&x.narrow(1, l - 1, 1)?, false)?;
-        self.logits(&last)?.squeeze(D::Minus2)
+        Ok(x)
     }
 }

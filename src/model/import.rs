@@ -93,6 +93,9 @@ fn special_tokens(tok: &Value, n_vocab: usize, file: &Path) -> Result<SpecialTok
             None
         },
         timestamp_begin: no_timestamps + 1,
+        // Left unset so that imported bases stay byte-identical to those written before the
+        // field existed; `Whisper::load` resolves it from the tokenizer.
+        no_speech: None,
     })
 }
 
@@ -376,6 +379,7 @@ fn placeholder_tokens() -> SpecialTokens {
         english: None,
         transcribe: None,
         timestamp_begin: 0,
+        no_speech: None,
     }
 }
 

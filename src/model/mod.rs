@@ -7,6 +7,8 @@ pub mod decoder;
 pub mod encoder;
 pub mod import;
 pub mod layers;
+pub mod no_speech;
+pub mod repetition;
 pub mod testing;
 pub mod tokenizer;
 pub mod weights;
@@ -18,6 +20,9 @@ use candle_core::{Device, Tensor};
 pub use config::WhisperConfig;
 pub use layers::{Hooks, NoHooks, Site};
 pub use tokenizer::Tokenizer;
+
+/// Names of Whisper's no-speech token: current vocabularies, then the `.en` ones.
+pub const NO_SPEECH_TOKENS: [&str; 2] = ["<|nospeech|>", "<|nocaptions|>"];
 
 /// Errors loading, importing or running a base model.
 #[derive(Debug, thiserror::Error)]
@@ -66,9 +71,15 @@ impl Whisper {
         let file = weights::model_file(dir);
         let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
         let hash = crate::util::hash::sha256_hex(&bytes);
-        let (config, weights) = weights::decode_base(&bytes, &file, device)?;
+        let (mut config, weights) = weights::decode_base(&bytes, &file, device)?;
         drop(bytes);
         let tokenizer = Tokenizer::load(&weights::tokenizer_file(dir))?;
+        if config.tokens.no_speech.is_none() {
+            config.tokens.no_speech = NO_SPEECH_TOKENS
+                .iter()
+                .find_map(|t| tokenizer.token_id(t))
+                .filter(|&id| (id as usize) < config.n_vocab);
+        }
         let model = Self::from_weights(config, weights, hash, dir.to_path_buf())?;
         Ok((model, tokenizer))
     }

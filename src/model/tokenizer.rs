@@ -28,6 +28,11 @@ impl Tokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// Id of a token given its exact text (e.g. `<|nospeech|>`), if the vocabulary has it.
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
     /// Text of `ids`, special tokens dropped.
     pub fn decode(&self, ids: &[u32]) -> Result<String, ModelError> {
         self.inner

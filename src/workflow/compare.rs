@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Result, WorkflowError, Workspace};
 use crate::dataset::{Utterance, load_set};
-use crate::eval::bootstrap::{Paired, RESAMPLES, SEED, Verdict, paired_bootstrap};
+use crate::eval::{BootstrapConfig, PairedErrors, Verdict, paired_bootstrap};
 use crate::eval::{
     CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes,
 };
@@ -170,9 +170,7 @@ pub fn evaluate(
     } else if rec.options.full_context {
         Some(base.clone())
     } else {
-        let mut full = rec.clone();
-        full.options.full_context = true;
-        Some(full.transcribe(&audios, None, batch)?)
+        Some(rec.transcribe_stock(&audios, batch)?)
     };
     let stock = stock.map(|st| {
         let scores: Vec<UtteranceScore> = utts
@@ -222,22 +220,22 @@ pub fn evaluate(
         })
         .collect();
     let interval = sub_scores.as_ref().and_then(|subs| {
-        let paired: Vec<Paired> = base_scores
+        let paired: Vec<PairedErrors> = base_scores
             .iter()
             .zip(subs)
-            .map(|(b, s)| Paired {
-                base_errors: b.words.errors(),
-                sub_errors: s.words.errors(),
+            .map(|(b, s)| PairedErrors {
+                base: b.words.errors(),
+                submodel: s.words.errors(),
                 words: b.words.words,
             })
             .collect();
-        paired_bootstrap(&paired, RESAMPLES, SEED)
+        paired_bootstrap(&paired, BootstrapConfig::default()).ok()
     });
     Ok(Report {
         base: corpus(&base_scores),
         stock,
         submodel: sub_scores.as_deref().map(corpus),
-        ci95: interval.map(|i| [i.lo, i.hi]),
+        ci95: interval.as_ref().map(|i| i.ci95),
         verdict: interval.map(|i| i.verdict),
         utterances: rows,
         normalizer: if norm.enabled { "english" } else { "none" },
