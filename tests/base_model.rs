@@ -170,6 +170,18 @@ fn bad_files_fail_one_line_each_and_the_good_ones_are_still_reported() {
     assert!(lines[0]["file"].as_str().unwrap().ends_with("jfk.wav"));
     assert!(lines[0]["text"].as_str().unwrap().contains("ask not"));
     assert!((lines[0]["seconds"].as_f64().unwrap() - 11.0).abs() < 0.01);
+    assert_eq!(lines[0]["no_speech"], false);
+
+    // Silence: no invented words, flagged as no speech.
+    let silent = dir.path().join("silence.wav");
+    attune::audio::write_wav_16k(&silent, &vec![0.0; 16_000 * 5]).unwrap();
+    let out = attune(&["transcribe", "--json", silent.to_str().unwrap()]);
+    assert!(out.status.success());
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (line["text"].as_str(), &line["no_speech"]),
+        (Some(""), &true.into())
+    );
 }
 
 #[test]
@@ -198,6 +210,9 @@ fn eval_json_has_the_documented_shape_and_flags_bad_items() {
         assert!(r["base"][key].is_number(), "base.{key} missing: {r}");
     }
     assert!(r["submodel"].is_null());
+    // The stock reference (30 s window) is always there; no submodel, no interval.
+    assert!(r["stock"]["wer"].is_number(), "stock missing: {r}");
+    assert!(r["ci95"].is_null() && r["verdict"].is_null());
     let utts = r["utterances"].as_array().unwrap();
     assert_eq!(utts.len(), 2);
     for u in utts {

@@ -474,3 +474,40 @@ fn save_results(
     }
     Ok(saved)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enroll::split::{Split, split_for};
+
+    /// By construction: what a job trains and selects on never includes a test phrase, and the
+    /// test part is exactly the rest.
+    #[test]
+    fn training_never_reads_a_test_utterance() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::at(
+            crate::store::Home::resolve(Some(dir.path())),
+            &super::super::workspace::shipped_base(),
+        );
+        crate::workflow::speakers::create(&ws, "s", None, "", None, None).unwrap();
+        let sp = SpeakerStore::new(&ws.home).open("s").unwrap();
+        let mut batch = sp.begin().unwrap();
+        let phrases = crate::enroll::prompts::default_prompts();
+        for p in &phrases[..60] {
+            batch.add(&[0.1; 1600], p, None, "").unwrap();
+        }
+        batch.commit().unwrap();
+        let stored = speaker_sets(&ws, &["s".into()], Some(1000)).unwrap();
+        let set = &stored.sets[0];
+        assert!(!set.train.is_empty() && !set.dev.is_empty());
+        assert!(set.train.iter().all(|u| split_for(&u.text) == Split::Train));
+        assert!(set.dev.iter().all(|u| split_for(&u.text) == Split::Dev));
+        let test = &stored.tests["s"].test;
+        assert!(!test.is_empty() && test.iter().all(|u| split_for(&u.text) == Split::Test));
+        assert_eq!(set.train.len() + set.dev.len() + test.len(), 60);
+        // --limit keeps the first N training utterances only.
+        let limited = speaker_sets(&ws, &["s".into()], Some(5)).unwrap();
+        assert_eq!(limited.sets[0].train.len(), 5);
+        assert_eq!(limited.sets[0].dev.len(), set.dev.len());
+    }
+}
