@@ -224,21 +224,32 @@ fn speaker_sets(ws: &Workspace, ids: &[String], limit: Option<usize>) -> Result<
     Ok(out)
 }
 
-/// The files of an unfinished job: its request, its checkpoint and its lock.
+/// The files of one job slot: its request, its checkpoint and its lock. Identical requests get
+/// separate slots (`<key>-<n>`), so two processes running the same job never share a checkpoint.
 struct JobFiles {
     request: PathBuf,
     checkpoint: PathBuf,
     lock: PathBuf,
 }
 
+/// More identical jobs at once than this is refused.
+const MAX_SLOTS: usize = 16;
+
 impl JobFiles {
-    fn of(ws: &Workspace, key: &str) -> Self {
+    fn of(ws: &Workspace, key: &str, slot: usize) -> Self {
         let dir = ws.home.jobs_dir();
         Self {
-            request: dir.join(format!("{key}.json")),
-            checkpoint: dir.join(format!("{key}.ckpt")),
-            lock: dir.join(format!("{key}.lock")),
+            request: dir.join(format!("{key}-{slot}.json")),
+            checkpoint: dir.join(format!("{key}-{slot}.ckpt")),
+            lock: dir.join(format!("{key}-{slot}.lock")),
         }
+    }
+
+    /// The slot's lock, if no process holds it (the caller then owns the slot).
+    fn try_lock(&self) -> Option<std::fs::File> {
+        let f = open_private(&self.lock).ok()?;
+        rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
+        Some(f)
     }
 
     fn remove(&self) {
@@ -248,23 +259,71 @@ impl JobFiles {
     }
 }
 
-/// Jobs that were interrupted (process killed, or the workbench quit mid-job) and can resume.
-pub fn unfinished(ws: &Workspace) -> Vec<Request> {
+/// Claims a slot for `key`: with `resume`, a free slot holding a checkpoint if there is one;
+/// otherwise the first free slot, whose leftovers are cleared.
+fn claim(ws: &Workspace, key: &str, resume: bool) -> Result<(JobFiles, std::fs::File)> {
+    let dir = ws.home.jobs_dir();
+    create_private_dir_all(&dir).map_err(WorkflowError::io(&dir))?;
+    let mut first_free = None;
+    for slot in 0..MAX_SLOTS {
+        let files = JobFiles::of(ws, key, slot);
+        let Some(lock) = files.try_lock() else {
+            continue;
+        };
+        if resume && files.checkpoint.is_file() {
+            return Ok((files, lock));
+        }
+        if first_free.is_none() {
+            first_free = Some((files, lock));
+            if !resume {
+                break;
+            }
+        }
+    }
+    let (files, lock) = first_free.ok_or_else(|| {
+        WorkflowError::Invalid(format!("{MAX_SLOTS} identical jobs are already running"))
+    })?;
+    let _ = std::fs::remove_file(&files.checkpoint);
+    Ok((files, lock))
+}
+
+/// The slots of jobs that were interrupted (process killed, or the workbench quit mid-job) and
+/// are not running now.
+fn interrupted(ws: &Workspace) -> Vec<(Request, JobFiles)> {
     let Ok(entries) = std::fs::read_dir(ws.home.jobs_dir()) else {
         return Vec::new();
     };
-    let mut out: Vec<Request> = entries
+    let mut out: Vec<(Request, JobFiles)> = entries
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+        .filter_map(|e| {
+            let path = e.path();
+            let stem = path.file_stem()?.to_str()?.to_string();
+            if path.extension()? != "json" {
+                return None;
+            }
+            let (key, slot) = stem.rsplit_once('-')?;
+            let files = JobFiles::of(ws, key, slot.parse().ok()?);
+            files.try_lock()?;
+            let req = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+            Some((req, files))
+        })
         .collect();
-    out.sort_by_key(Request::describe);
+    out.sort_by_key(|(r, _)| r.describe());
     out
 }
 
-/// Forgets an interrupted job (its checkpoint is deleted).
+/// Jobs that were interrupted and can resume.
+pub fn unfinished(ws: &Workspace) -> Vec<Request> {
+    interrupted(ws).into_iter().map(|(r, _)| r).collect()
+}
+
+/// Forgets an interrupted job (its checkpoints are deleted).
 pub fn discard(ws: &Workspace, req: &Request) {
-    JobFiles::of(ws, &req.key()).remove();
+    for (r, files) in interrupted(ws) {
+        if r == *req {
+            files.remove();
+        }
+    }
 }
 
 /// Runs a job and adds its submodels to the library. With `resume`, continues from the job's
@@ -281,21 +340,7 @@ pub fn run(
     if req.speakers.is_empty() {
         return Err(WorkflowError::Invalid("no speakers to train".into()));
     }
-    let files = JobFiles::of(ws, &req.key());
-    let dir = ws.home.jobs_dir();
-    create_private_dir_all(&dir).map_err(WorkflowError::io(&dir))?;
-    let lock = open_private(&files.lock).map_err(WorkflowError::io(&files.lock))?;
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
-        |_| {
-            WorkflowError::Invalid(format!(
-                "the same job ({}) is already running in another attune process",
-                req.describe()
-            ))
-        },
-    )?;
-    if !resume {
-        let _ = std::fs::remove_file(&files.checkpoint);
-    }
+    let (files, lock) = claim(ws, &req.key(), resume)?;
     let json = serde_json::to_vec(req).expect("a request serializes");
     write_atomic(&files.request, &json).map_err(WorkflowError::io(&files.request))?;
     let result = run_job(ws, rec, req, &files, progress, cancel);
