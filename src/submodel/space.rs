@@ -32,6 +32,10 @@ pub struct SpaceMeta {
     /// Speakers whose embeddings trained the generator, in row order of `E`.
     pub speakers: Vec<String>,
     pub created: u64,
+    /// Population speakers deleted since the space was learned: their rows of `E` are gone, but
+    /// `G` and `b` still carry what was learned from them (retrain the space to remove that).
+    #[serde(default)]
+    pub deleted_speakers: usize,
 }
 
 /// Generator `G` (`[m, n]` per adapter tensor), bias `b` (`[n]`) and the population embeddings.
@@ -107,6 +111,7 @@ impl Space {
             base_hash: base_hash.into(),
             speakers: speakers.to_vec(),
             created: crate::util::time::now_secs(),
+            deleted_speakers: 0,
         };
         Ok(Self { meta, g, b, e })
     }
@@ -134,6 +139,39 @@ impl Space {
             file: path.to_path_buf(),
             source,
         })
+    }
+
+    /// Removes `speaker`'s embedding row from the space file at `path` (rewritten atomically);
+    /// `Ok(false)` when the space does not contain the speaker.
+    pub fn forget(path: &Path, speaker: &str) -> std::result::Result<bool, SubmodelError> {
+        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        let json = tensor_io::header(&bytes, HEADER_KEY)
+            .ok()
+            .flatten()
+            .ok_or_else(|| SubmodelError::BadFile {
+                file: path.to_path_buf(),
+                what: "not a space file".into(),
+            })?;
+        let meta: SpaceMeta = serde_json::from_str(&json).map_err(|e| SubmodelError::BadFile {
+            file: path.to_path_buf(),
+            what: e.to_string(),
+        })?;
+        let Some(row) = meta.speakers.iter().position(|s| s == speaker) else {
+            return Ok(false);
+        };
+        let mut space = Self::load(path, &meta.base_hash, &Device::Cpu)?;
+        let keep: Vec<u32> = (0..space.meta.speakers.len() as u32)
+            .filter(|&i| i as usize != row)
+            .collect();
+        let idx = Tensor::new(keep.as_slice(), &Device::Cpu)?;
+        space.e = space.e.index_select(&idx, 0)?;
+        space.meta.speakers.remove(row);
+        space.meta.deleted_speakers += 1;
+        space.save(path)?;
+        Ok(true)
     }
 
     /// Loads a space, refusing one trained on another base.

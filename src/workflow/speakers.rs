@@ -159,10 +159,13 @@ pub fn set_consent(ws: &Workspace, id: &str, text: &str) -> Result<()> {
 pub struct Deleted {
     pub submodels: Vec<String>,
     pub jobs: usize,
+    /// Embedding spaces the speaker's row was removed from.
+    pub spaces: Vec<String>,
 }
 
-/// Deletes a speaker completely: the folder (atomically), every library submodel trained for it
-/// and every interrupted job that includes it.
+/// Deletes a speaker completely: every library submodel trained for it, every interrupted job
+/// (checkpoint) that includes it, its embedding row in every space, then its folder
+/// (atomically).
 pub fn delete(ws: &Workspace, id: &str) -> Result<Deleted> {
     let store = SpeakerStore::new(&ws.home);
     store.open(id)?;
@@ -177,8 +180,19 @@ pub fn delete(ws: &Workspace, id: &str) -> Result<Deleted> {
             jobs += 1;
         }
     }
+    let mut spaces = Vec::new();
+    for name in super::personalize::spaces(ws) {
+        let path = super::personalize::space_file(ws, &name)?;
+        if crate::submodel::space::Space::forget(&path, id)? {
+            spaces.push(name);
+        }
+    }
     // The folder last: until it is gone the speaker is listed, so an interrupted delete is
     // visible and can be repeated.
     store.remove(id)?;
-    Ok(Deleted { submodels, jobs })
+    Ok(Deleted {
+        submodels,
+        jobs,
+        spaces,
+    })
 }
