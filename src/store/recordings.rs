@@ -196,12 +196,16 @@ impl Batch {
         Ok(self.added.last().expect("just pushed"))
     }
 
-    /// Moves the staged recordings into place and replaces the manifest. On error, the moved
-    /// files are taken back out and the old manifest stays.
+    /// Moves the staged recordings into place (fsyncing both folders) and replaces the manifest.
+    /// On error, the moved files are taken back out and the old manifest stays — unless the new
+    /// manifest already landed (only its folder's fsync failed): then the files it lists stay.
     pub fn commit(mut self) -> Result<Vec<StoredUtterance>, StoreError> {
         let rec = self.speaker.recordings_dir();
         create_private_dir_all(&rec).map_err(StoreError::io(&rec))?;
         let mut moved: Vec<PathBuf> = Vec::new();
+        let mut all = self.existing.clone();
+        all.extend(self.added.iter().cloned());
+        let manifest = self.speaker.manifest_path();
         let result = (|| {
             for u in &self.added {
                 let name = Path::new(&u.line.audio_filepath)
@@ -211,13 +215,17 @@ impl Batch {
                 std::fs::rename(&from, &to).map_err(StoreError::io(&to))?;
                 moved.push(to);
             }
-            let mut all = self.existing.clone();
-            all.extend(self.added.iter().cloned());
-            write_manifest(&self.speaker.manifest_path(), &all)
+            // The moves are durable before the manifest that lists them.
+            crate::util::atomic::sync_dir(&rec).map_err(StoreError::io(&rec))?;
+            crate::util::atomic::sync_dir(&self.staging).map_err(StoreError::io(&self.staging))?;
+            write_manifest(&manifest, &all)
         })();
         if result.is_err() {
-            for f in &moved {
-                let _ = std::fs::remove_file(f);
+            let landed = read_manifest(&manifest).is_ok_and(|m| m.len() == all.len());
+            if !landed {
+                for f in &moved {
+                    let _ = std::fs::remove_file(f);
+                }
             }
         }
         result?;
