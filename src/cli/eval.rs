@@ -8,13 +8,24 @@ use anyhow::Context as _;
 
 use crate::eval::{CorpusScore, Normalizer};
 use crate::workflow::Workspace;
-use crate::workflow::compare::{Report, TestSet, evaluate, load};
+use crate::workflow::compare::{Part, Report, TestSet, evaluate, load};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A folder of x.wav + x.txt, or a NeMo-style manifest.jsonl
-    #[arg(long, value_name = "PATH")]
-    set: PathBuf,
+    /// A folder of x.wav + x.txt, a NeMo-style manifest.jsonl, or a Kaldi dir
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "speaker",
+        conflicts_with = "speaker"
+    )]
+    set: Option<PathBuf>,
+    /// A stored speaker's test part (never trained on, never used for selection)
+    #[arg(long, value_name = "ID")]
+    speaker: Option<String>,
+    /// With --speaker: score every stored utterance instead (optimistic: includes training data)
+    #[arg(long, requires = "speaker")]
+    all: bool,
     /// Submodel id from the library (or a .safetensors path) to score beside the base
     #[arg(long, value_name = "ID")]
     submodel: Option<String>,
@@ -33,15 +44,26 @@ pub struct Args {
 }
 
 pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
-    let loaded = load(ws, &TestSet::Path(args.set.clone()))?;
+    let (set, name) = match (&args.set, &args.speaker) {
+        (Some(p), _) => (TestSet::Path(p.clone()), p.display().to_string()),
+        (None, Some(id)) => {
+            let part = if args.all { Part::All } else { Part::Test };
+            let name = format!("{id} ({} utterances)", part.label());
+            (
+                TestSet::Speaker {
+                    id: id.clone(),
+                    part,
+                },
+                name,
+            )
+        }
+        (None, None) => anyhow::bail!("name a --set PATH or a --speaker ID"),
+    };
+    let loaded = load(ws, &set)?;
     for e in &loaded.errors {
         eprintln!("error: {e}");
     }
-    anyhow::ensure!(
-        !loaded.utts.is_empty(),
-        "{}: no usable utterances",
-        args.set.display()
-    );
+    anyhow::ensure!(!loaded.utts.is_empty(), "{name}: no usable utterances");
     let rec = ws.recognizer(args.full_context)?;
     let sub = args
         .submodel
