@@ -276,3 +276,40 @@ fn an_import_whose_id_does_not_belong_to_its_speaker_is_refused() {
     assert!(err.contains("bob-v1") && err.contains("alice"), "{err}");
     assert!(library::list(&other).unwrap().0.is_empty());
 }
+
+/// Homes from before the train/dev/test protocol keep working: a format-1 submodel (tensor-only
+/// checksum, held-out metrics) loads, and its figures are labelled as the older protocol.
+#[test]
+fn format_1_submodels_still_load_and_say_which_protocol_they_used() {
+    use sha2::Digest;
+    let (t, home) = home();
+    let (_t2, other) = self::home();
+    let id = add(&home, "alice", 1);
+    let path = library::existing_path(&home, &id).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let sub = library::load(&home, &id, Some(BASE), &Device::Cpu).unwrap();
+    let mut all = Vec::new();
+    for (name, t) in &sub.table.tensors {
+        all.extend(name.as_bytes());
+        all.extend(attune::tensor_io::tensor_bytes(t).unwrap());
+    }
+    let old_sum: String = sha2::Sha256::digest(&all)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let v1 = with_meta(&good, |m| {
+        m["format_version"] = 1.into();
+        m.as_object_mut().unwrap().remove("digests");
+        m["checksum"] = old_sum.clone().into();
+        m["metrics"] = serde_json::json!({
+            "base_wer": 0.7, "wer": 0.3, "heldout_utterances": 17, "train_utterances": 80
+        });
+    });
+    let f = t.path().join(format!("{id}.safetensors"));
+    std::fs::write(&f, &v1).unwrap();
+    let e = library::import(&other, &f, Some(BASE), false).unwrap();
+    let m = e.meta.metrics.unwrap();
+    assert_eq!((m.test_utterances, m.protocol.as_str()), (17, ""));
+    assert!(m.summary().contains("older protocol"), "{}", m.summary());
+    library::load(&other, &id, Some(BASE), &Device::Cpu).unwrap();
+}
