@@ -24,7 +24,7 @@ pub struct Args {
     /// Keep the scratch home here instead of a temporary folder
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
-    /// One JSON object per speaker, then a summary
+    /// One JSON object per speaker (the train result plus process_seconds)
     #[arg(long)]
     json: bool,
 }
