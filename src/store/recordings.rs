@@ -286,7 +286,10 @@ mod tests {
         .unwrap();
         let lines = read_manifest(&m).unwrap();
         assert_eq!(lines.len(), 2);
-        assert_eq!((lines[0].split.as_str(), lines[1].split.as_str()), ("heldout", ""));
+        assert_eq!(
+            (lines[0].split.as_str(), lines[1].split.as_str()),
+            ("heldout", "")
+        );
     }
 
     #[test]

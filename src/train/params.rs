@@ -13,7 +13,7 @@ use crate::submodel::space::{Space, generate};
 pub enum Params {
     Table(AdapterTable),
     Space {
-        space: Space,
+        space: Box<Space>,
         shapes: Vec<(String, Vec<usize>)>,
         /// `[S, m]` embeddings of the job's speakers.
         e: Var,
@@ -45,7 +45,7 @@ impl Params {
             shapes,
             e: Var::from_tensor(e)?,
             shared,
-            space,
+            space: Box::new(space),
         })
     }
 
@@ -106,7 +106,7 @@ impl Params {
         else {
             return Ok(None);
         };
-        let mut out = space.clone();
+        let mut out = (**space).clone();
         out.e = e.as_tensor().detach().copy()?;
         if let Some((g, b)) = shared {
             out.g = g
