@@ -80,10 +80,7 @@ pub fn train(app: &mut App, act: Act) -> Option<Command> {
         Act::FromSpace => {
             let speakers = trainable(app)?;
             if app.spaces.is_empty() {
-                app.error(
-                    "no embedding space yet: mark two or more speakers with Space and press e \
-                     to learn one, then f fits a speaker into it",
-                );
+                app.error("no embedding space yet: mark two or more speakers and press e");
                 return None;
             }
             app.modal = Some(Modal::Choose {

@@ -49,14 +49,9 @@ fn details(e: &Entry) -> Vec<Line<'static>> {
         Some(m) => Line::raw(m.summary()),
         None => Line::styled("no test figures (imported without them)", dim()),
     });
-    if let Some(g) = e.meta.metrics.as_ref().and_then(|m| m.generic)
-        && g.regressed()
-    {
+    if regressed(e) {
         l.push(Line::styled(
-            format!(
-                "! ordinary speech worse: WER {:.3} → {:.3}; use it only for this speaker",
-                g.base_wer, g.wer
-            ),
+            "! ordinary speech got worse: use this submodel only for its speaker",
             bad(),
         ));
     }
@@ -113,7 +108,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         rows,
         [
             Constraint::Min(14),
-            Constraint::Length(12),
+            Constraint::Length(13),
             Constraint::Length(8),
             Constraint::Length(9),
             Constraint::Length(10),

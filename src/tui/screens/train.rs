@@ -144,11 +144,14 @@ fn settings(app: &App, width: usize) -> Vec<Line<'static>> {
         width,
     ));
     if let Some(job) = &app.train.job {
-        let mut spans = field("job", job.clone());
+        let mut items = vec![field("job", job.clone())];
         if let Some(step) = app.train.progress.as_ref().and_then(|p| p.resumed) {
-            spans.push(Span::styled(format!(" · resumed at step {step}"), good()));
+            items.push(vec![Span::styled(
+                format!("resumed at step {step}"),
+                good(),
+            )]);
         }
-        lines.extend(wrap(&Line::from(spans), width));
+        lines.extend(flow(items, " · ", width));
     }
     lines
 }
