@@ -1,101 +1,19 @@
 //! End to end: the real `attune` binary in a detached tmux session at 120×40 with a temporary
-//! home — add the sample speakers with one key, train one with a small step budget and watch the
-//! step count rise, compare base and submodel WER side by side, find the submodel in the Library,
-//! quit. Every wait polls the screen for its content (generous timeouts, no fixed sleeps).
+//! home (harness: `tui_common`) — add the sample speakers with one key, train one with a small
+//! step budget and watch the step count rise, compare base and submodel WER side by side (with
+//! the stock base and the bootstrap verdict), find the submodel in the Library, quit. Every wait
+//! polls the screen for its content (generous timeouts, no fixed sleeps).
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+mod tui_common;
 
-struct Tmux {
-    session: String,
-}
+use std::time::Duration;
 
-impl Tmux {
-    fn start(home: &Path) -> Self {
-        let session = format!("attune-e2e-{}", std::process::id());
-        let cmd = format!(
-            "{} --home {} --train-steps 6",
-            env!("CARGO_BIN_EXE_attune"),
-            home.display()
-        );
-        let ok = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                &cmd,
-            ])
-            .env_remove("TMUX")
-            .status()
-            .expect("tmux is installed (apt-get install tmux)")
-            .success();
-        assert!(ok, "tmux new-session failed");
-        Self { session }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", &self.session];
-        args.extend_from_slice(keys);
-        assert!(Command::new("tmux").args(&args).status().unwrap().success());
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Polls the screen until `pred` holds; panics with the last screen after `limit`.
-    fn wait(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn alive(&self) -> bool {
-        Command::new("tmux")
-            .args(["has-session", "-t", &self.session])
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-    }
-}
-
-/// The step shown in the header (`training 3/6`).
-fn step(screen: &str) -> Option<u64> {
-    let at = screen.find("training ")? + "training ".len();
-    let rest = &screen[at..];
-    rest[..rest.find('/')?].trim().parse().ok()
-}
+use tui_common::{Tmux, step};
 
 #[test]
 fn import_train_compare_and_library_in_the_real_binary() {
     let home = tempfile::tempdir().unwrap();
-    let t = Tmux::start(home.path());
+    let t = Tmux::start("e2e", home.path(), &["--train-steps", "6"], &[]);
     let minute = Duration::from_secs(60);
     t.wait("the first-start offer", minute, |s| {
         s.contains("add the 5 sample speakers")
@@ -133,6 +51,14 @@ fn import_train_compare_and_library_in_the_real_binary() {
         .expect(&cmp);
     assert!(base.contains("0.") && sub.contains("0."), "{cmp}");
     assert!(cmp.contains("WER") && cmp.contains("CER"), "{cmp}");
+    assert!(cmp.lines().any(|l| l.contains("│stock ")), "{cmp}");
+    assert!(
+        ["better", "worse", "no clear difference"]
+            .iter()
+            .any(|v| cmp.contains(&format!("]: {v}")))
+            || cmp.contains("too few utterances for an interval"),
+        "no interval or verdict under the table:\n{cmp}"
+    );
 
     // Library: the new submodel with its metrics and lineage.
     t.keys(&["5", "Enter"]);
@@ -144,12 +70,7 @@ fn import_train_compare_and_library_in_the_real_binary() {
         "{lib}"
     );
 
-    t.keys(&["q"]);
-    let start = Instant::now();
-    while t.alive() {
-        assert!(start.elapsed() < minute, "q did not quit:\n{}", t.screen());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    t.quit();
     assert!(
         home.path()
             .join("library/accent-de-v1.safetensors")

@@ -1,11 +1,17 @@
 //! Snapshots of every TUI screen and overlay (help, dialogs, notices, message history, the first
-//! start, Enroll without a microphone, a long status line) at 80×24 and 120×40, drawn from the
-//! deterministic demo state into ratatui's `TestBackend`.
+//! start, Enroll without a microphone, a long status line, embedding spaces, resuming, scoring on
+//! a folder) at 80×24 and 120×40, drawn from the deterministic demo state into ratatui's
+//! `TestBackend`.
 
-use attune::tui::app::{App, ConfirmFor, InputFor, Modal, Screen};
+use std::path::PathBuf;
+
+use attune::eval::bootstrap::Verdict;
+use attune::tui::app::{Action, App, ConfirmFor, InputFor, Modal, Screen};
+use attune::tui::msg::{Msg, TestSet};
 use attune::tui::{demo, screens};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use rstest::rstest;
 
 fn draw(app: &App, w: u16, h: u16) -> String {
@@ -105,6 +111,94 @@ fn overlays(
         }
         "help_speakers" => app.help = true,
         _ => {}
+    }
+    insta::assert_snapshot!(
+        format!("{name}_{}x{}", size.0, size.1),
+        draw(&app, size.0, size.1)
+    );
+}
+
+/// The states of the CLI-parity features: learning a space (its name), fitting into one (the
+/// chooser, and what happens with no space yet), the resume offer at start and a resumed job,
+/// scoring on a folder, a submodel that hurts ordinary speech, and the Compare help.
+#[rstest]
+fn parity(
+    #[values(
+        "space_name",
+        "from_space",
+        "no_space",
+        "resume_offer",
+        "resumed",
+        "compare_path",
+        "library_regressed",
+        "help_compare"
+    )]
+    name: &str,
+    #[values((80, 24), (120, 40))] size: (u16, u16),
+) {
+    let mut app = demo::app(Screen::Train, false);
+    let key = |app: &mut App, code: KeyCode| {
+        app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    };
+    let idle = |app: &mut App| {
+        app.train.running = false;
+        app.train.progress = None;
+        app.train.job = None;
+    };
+    match name {
+        "space_name" => {
+            idle(&mut app);
+            for code in [KeyCode::Char(' '), KeyCode::Down, KeyCode::Char(' ')] {
+                key(&mut app, code);
+            }
+            key(&mut app, KeyCode::Char('e'));
+            for c in "voices-2".chars() {
+                key(&mut app, KeyCode::Char(c));
+            }
+        }
+        "from_space" => {
+            idle(&mut app);
+            app.spaces = vec!["pair".into(), "voices".into()];
+            key(&mut app, KeyCode::Down);
+            key(&mut app, KeyCode::Down);
+            key(&mut app, KeyCode::Char('f'));
+            key(&mut app, KeyCode::Down);
+        }
+        "no_space" => {
+            idle(&mut app);
+            app.spaces.clear();
+            key(&mut app, KeyCode::Char('f'));
+        }
+        "resume_offer" => {
+            idle(&mut app);
+            app.screen = Screen::Speakers;
+            app.update(Action::Msg(Box::new(Msg::Unfinished(vec![
+                demo::interrupted(),
+            ]))));
+        }
+        "resumed" => {
+            demo::resumed(&mut app);
+            app.sel = 2;
+        }
+        "compare_path" => {
+            app.screen = Screen::Compare;
+            let path = PathBuf::from("/media/usb/calls/session-2026-09-20/manifest.jsonl");
+            app.compare.set = Some(TestSet::Path(path.clone()));
+            if let Some(d) = app.compare.data.as_mut() {
+                d.set = TestSet::Path(path);
+                d.report.ci95 = Some([-0.08, 0.31]);
+                d.report.verdict = Some(Verdict::NoClearDifference);
+            }
+        }
+        "library_regressed" => {
+            app.screen = Screen::Library;
+            app.lib_sel = 2;
+        }
+        "help_compare" => {
+            app.screen = Screen::Compare;
+            app.help = true;
+        }
+        _ => unreachable!(),
     }
     insta::assert_snapshot!(
         format!("{name}_{}x{}", size.0, size.1),

@@ -9,6 +9,7 @@ use ratatui::crossterm::event::KeyEvent;
 use super::msg::{CompareData, Msg, SpeakerRow, TakeInfo, TestSet, TrainSummary};
 use crate::library::Entry;
 use crate::submodel::Kind;
+use crate::workflow::personalize::Request;
 
 /// The five screens, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +75,28 @@ pub struct Status {
 #[derive(Debug, Clone, PartialEq)]
 pub enum InputFor {
     NewSpeaker,
-    Consent { id: String },
-    ImportPath { speaker: String },
-    Said { speaker: String, prompt: String },
-    ExportDest { id: String },
+    Consent {
+        id: String,
+    },
+    ImportPath {
+        speaker: String,
+    },
+    Said {
+        speaker: String,
+        prompt: String,
+    },
+    ExportDest {
+        id: String,
+    },
     LibraryImport,
+    /// The name of a new embedding space over `speakers`.
+    SpaceName {
+        speakers: Vec<String>,
+    },
+    /// A folder / manifest / Kaldi dir to score the selected speaker's newest submodel on.
+    ComparePath {
+        speaker: String,
+    },
 }
 
 /// What a yes/no question confirms.
@@ -88,6 +106,22 @@ pub enum ConfirmFor {
     RemoveSubmodel { id: String },
     Quit,
 }
+
+/// What a choice among options decides.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChooseFor {
+    /// Which embedding space to fit `speakers` into (the options are the spaces' names).
+    FromSpace { speakers: Vec<String> },
+    /// What to do with an interrupted job: the options are [`RESUME_OPTIONS`].
+    Unfinished { request: Request },
+}
+
+/// The choices offered for an interrupted job, in order: resume, discard, decide later.
+pub const RESUME_OPTIONS: [&str; 3] = [
+    "resume it from its last checkpoint",
+    "discard it (deletes its checkpoint)",
+    "decide later (asked again at the next start)",
+];
 
 /// A dialog over the screen; it takes every key while open.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +134,13 @@ pub enum Modal {
     Confirm {
         question: String,
         purpose: ConfirmFor,
+    },
+    /// One of a few options (↑↓ moves, Enter picks, Esc cancels).
+    Choose {
+        title: String,
+        options: Vec<String>,
+        sel: usize,
+        purpose: ChooseFor,
     },
 }
 
@@ -115,9 +156,9 @@ pub struct EnrollState {
     pub import: Option<String>,
 }
 
-/// Adapter kinds the Train screen offers, in the order its kind key cycles them. A new option
-/// (an embedding space, a "from space" mode) is a field of [`TrainState`], a row of the key map
-/// and a field of the Train view's settings.
+/// Adapter kinds the Train screen offers, in the order its kind key cycles them. A new option is
+/// a field of [`TrainState`], a row of the key map and a field of the Train view's settings; the
+/// embedding-space jobs (`e`, `f`) ask for their space in a dialog instead.
 pub const TRAIN_KINDS: [Kind; 2] = [Kind::Residual, Kind::Lora];
 
 /// Train screen state: the job's settings, then the job; `progress` stays after the job ends so
@@ -128,6 +169,8 @@ pub struct TrainState {
     pub steps: u64,
     pub kind: Kind,
     pub running: bool,
+    /// The running (or last) job, described (`tremor: residual r32, 30 steps`).
+    pub job: Option<String>,
     pub progress: Option<TrainProgress>,
     pub result: Option<Result<TrainSummary, String>>,
 }
@@ -136,6 +179,8 @@ pub struct TrainState {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrainProgress {
     pub speakers: Vec<String>,
+    /// The checkpoint's step when the job resumed (the bar starts there).
+    pub resumed: Option<u64>,
     pub step: u64,
     pub max_steps: u64,
     pub loss: Option<f64>,
@@ -151,6 +196,8 @@ pub struct TrainProgress {
 #[derive(Debug, Default)]
 pub struct CompareState {
     pub set: Option<TestSet>,
+    /// The last folder / manifest typed for `f` (offered again).
+    pub path: Option<PathBuf>,
     pub running: bool,
     pub data: Option<CompareData>,
     pub row: usize,
@@ -166,6 +213,10 @@ pub struct App {
     pub library: Vec<Entry>,
     pub lib_sel: usize,
     pub lineage: Option<Vec<Entry>>,
+    /// The home's embedding spaces (the Train screen's `f` chooses among them).
+    pub spaces: Vec<String>,
+    /// Interrupted jobs not yet answered; the first is offered when no dialog or job is open.
+    pub unfinished: Vec<Request>,
     pub status: Status,
     /// Every status line so far, oldest first (the last [`HISTORY`]); `m` shows them.
     pub history: Vec<Status>,
@@ -199,6 +250,8 @@ impl App {
             library: Vec::new(),
             lib_sel: 0,
             lineage: None,
+            spaces: Vec::new(),
+            unfinished: Vec::new(),
             status: Status {
                 text: "loading the home…  ? shows the keys".into(),
                 error: false,
@@ -218,6 +271,7 @@ impl App {
                 steps: train_steps.max(1),
                 kind: Kind::Residual,
                 running: false,
+                job: None,
                 progress: None,
                 result: None,
             },
@@ -276,7 +330,7 @@ impl App {
 
     /// The Compare screen's test set.
     pub fn test_set(&self) -> TestSet {
-        self.compare.set.unwrap_or(TestSet::Test)
+        self.compare.set.clone().unwrap_or(TestSet::Test)
     }
 
     /// Moves a selection index by `delta` within `len` items.

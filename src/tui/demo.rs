@@ -90,7 +90,14 @@ fn speaker(id: &str, train: usize, heldout: usize, subs: &[&Entry]) -> SpeakerRo
 pub fn snapshot() -> Snapshot {
     let v1 = entry("accent-de", 1, 0.712, 0.538);
     let v2 = entry("accent-de", 2, 0.712, 0.423);
-    let t1 = entry("tremor", 1, 0.391, 0.304);
+    let mut t1 = entry("tremor", 1, 0.391, 0.304);
+    // A submodel that hurts ordinary speech, for the Library's warning.
+    if let Some(m) = t1.meta.metrics.as_mut() {
+        m.generic = Some(crate::submodel::file::GenericWer {
+            base_wer: 0.061,
+            wer: 0.142,
+        });
+    }
     Snapshot {
         speakers: vec![
             speaker("accent-de", 87, 13, &[&v1, &v2]),
@@ -128,6 +135,15 @@ pub fn compare() -> CompareData {
     ];
     let mut base_scores = Vec::new();
     let mut sub_scores = Vec::new();
+    // The stock base (30 s window) drops one more word.
+    let stock_scores: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (_, reference, base, _))| {
+            let hyp = if i == 0 { "the door bell ring" } else { base };
+            score(reference, hyp, &norm)
+        })
+        .collect();
     let mut rows = Vec::new();
     for (id, reference, base, sub) in items {
         let b = score(reference, base, &norm);
@@ -157,7 +173,7 @@ pub fn compare() -> CompareData {
         submodel: Some("accent-de-v2".into()),
         report: Report {
             base: corpus(&base_scores),
-            stock: None,
+            stock: Some(corpus(&stock_scores)),
             submodel: Some(corpus(&sub_scores)),
             ci95: Some([0.05, 0.41]),
             verdict: Some(crate::eval::bootstrap::Verdict::Better),
@@ -202,6 +218,38 @@ pub fn training(app: &mut App) {
     }
     app.train.progress = Some(p);
     app.train.running = true;
+    app.train.job = Some("accent-de: residual r32, 40 steps".into());
+}
+
+/// An interrupted job, as the start-up offer and the resumed Train screen show it.
+pub fn interrupted() -> crate::workflow::personalize::Request {
+    let mut r = crate::workflow::personalize::Request::new(vec!["tremor".into()]);
+    r.overrides.max_steps = Some(30);
+    r
+}
+
+/// A job resumed from its checkpoint at step 10 of 30, now at step 17.
+pub fn resumed(app: &mut App) {
+    let mut p = TrainProgress::default();
+    p.reduce(&TrainEvent::Resumed { step: 10 });
+    p.reduce(&TrainEvent::Started {
+        speakers: vec!["tremor".into()],
+        max_steps: 30,
+        params_per_speaker: 99_072,
+    });
+    for step in 11..=17u64 {
+        p.reduce(&TrainEvent::Step {
+            step,
+            loss: 1.2 / (1.0 + step as f64 * 0.05),
+            losses: vec![None],
+            elapsed: (step - 10) as f64 * 1.5,
+            eta: (30 - step) as f64 * 1.5,
+        });
+    }
+    app.train.progress = Some(p);
+    app.train.running = true;
+    app.train.result = None;
+    app.train.job = Some(interrupted().describe());
 }
 
 /// The demo app on `screen`; `empty` shows a first start instead.
@@ -214,6 +262,7 @@ pub fn app(screen: Screen, empty: bool) -> App {
     };
     app.update(super::app::Action::Msg(Box::new(Msg::Snapshot(snap))));
     app.base = Avail::Ready("tiny.en".into());
+    app.spaces = vec!["voices".into()];
     app.audio =
         Avail::Missing("no input device: the alsa audio host has no default input device".into());
     app.screen = screen;

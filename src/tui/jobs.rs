@@ -10,10 +10,8 @@ use super::shared::Shared;
 use crate::audio::endpoint::{End, EndpointConfig, State};
 use crate::audio::recorder::Input;
 use crate::eval::Normalizer;
-use crate::submodel::Kind;
-use crate::train::DEFAULT_RANK;
 use crate::workflow::compare::{self, Part};
-use crate::workflow::personalize::{self, Overrides, Plan, Request};
+use crate::workflow::personalize::{self, Request};
 use crate::workflow::{enroll, speakers};
 
 /// Bins of a take's waveform envelope.
@@ -21,6 +19,7 @@ const ENVELOPE_BINS: usize = 240;
 
 pub fn refresh(s: &Shared) {
     s.send(Msg::Snapshot(speakers::summary(&s.ws)));
+    s.send(Msg::Spaces(personalize::spaces(&s.ws)));
 }
 
 /// Reports a short operation's outcome, then re-reads the home.
@@ -196,22 +195,6 @@ pub fn store_take(s: &Shared, speaker: &str, text: &str, prompt: &str) {
     refresh(s);
 }
 
-/// The Train screen's request: adapters of `kind` for `ids`, `steps` at most.
-pub fn request(ids: &[String], steps: u64, kind: Kind) -> Request {
-    Request {
-        speakers: ids.to_vec(),
-        plan: Plan::Adapters {
-            kind,
-            rank: DEFAULT_RANK,
-        },
-        overrides: Overrides {
-            max_steps: Some(steps),
-            ..Overrides::default()
-        },
-        limit: None,
-    }
-}
-
 /// Runs a training job (resuming from its checkpoint when `resume`) and adds the results to
 /// the library.
 pub fn train(s: &Shared, req: &Request, resume: bool, cancel: &AtomicBool) {
@@ -236,24 +219,26 @@ pub fn train(s: &Shared, req: &Request, resume: bool, cancel: &AtomicBool) {
     refresh(s);
 }
 
-/// Scores the base and the speaker's newest submodel on one of its test sets.
-pub fn compare(s: &Shared, speaker: &str, set: TestSet) {
+/// Scores the base and the speaker's newest submodel on one of its test sets or on any folder /
+/// manifest / Kaldi dir.
+pub fn compare(s: &Shared, speaker: &str, set: &TestSet) {
     let run = || -> Result<Box<CompareData>, String> {
-        let part = match set {
-            TestSet::Test => Part::Test,
-            TestSet::All => Part::All,
-        };
-        let rec = s.recognizer()?;
-        let test = compare::TestSet::Speaker {
+        let part = |part| compare::TestSet::Speaker {
             id: speaker.to_string(),
             part,
         };
+        let test = match set {
+            TestSet::Test => part(Part::Test),
+            TestSet::All => part(Part::All),
+            TestSet::Path(p) => compare::TestSet::Path(p.clone()),
+        };
+        let rec = s.recognizer()?;
         let (submodel, report, paths) =
             compare::compare_newest(&s.ws, &rec, speaker, &test, Normalizer::english())
                 .map_err(|e| e.to_string())?;
         Ok(Box::new(CompareData {
             speaker: speaker.to_string(),
-            set,
+            set: set.clone(),
             submodel,
             report,
             paths,

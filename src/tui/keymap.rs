@@ -18,6 +18,8 @@ pub enum Scope {
     Input,
     /// A yes/no question.
     Confirm,
+    /// A choice among a few options.
+    Choose,
 }
 
 /// What a key does; the reducer (`reduce/`) gives each its meaning in its scope.
@@ -53,7 +55,13 @@ pub enum Act {
     MoreSteps,
     FewerSteps,
     Kind,
+    /// Train an embedding space from the marked speakers.
+    TrainSpace,
+    /// Fit speakers into an existing embedding space.
+    FromSpace,
     Score,
+    /// Score on a folder / manifest / Kaldi dir.
+    ScorePath,
     TestSet,
     Lineage,
     Export,
@@ -245,6 +253,16 @@ pub static KEYMAP: &[Binding] = &[
         &[(c('a'), A::Kind)],
         "adapter kind: residual / LoRA",
     ),
+    row(
+        S(Sc::Train),
+        &[(c('e'), A::TrainSpace)],
+        "new embedding space from the marked speakers",
+    ),
+    row(
+        S(Sc::Train),
+        &[(c('f'), A::FromSpace)],
+        "fit marked / selected into a space (little data)",
+    ),
     // Compare
     row(
         S(Sc::Compare),
@@ -260,6 +278,11 @@ pub static KEYMAP: &[Binding] = &[
         S(Sc::Compare),
         &[(c('s'), A::TestSet)],
         "test set: test part / all",
+    ),
+    row(
+        S(Sc::Compare),
+        &[(c('f'), A::ScorePath)],
+        "score on a folder / manifest / Kaldi dir",
     ),
     row(
         S(Sc::Compare),
@@ -313,6 +336,18 @@ pub static KEYMAP: &[Binding] = &[
         &[(c('n'), A::No), (c('N'), A::No), (ESC, A::No)],
         "no",
     ),
+    row(
+        Scope::Choose,
+        &[
+            (UP, A::Up),
+            (DOWN, A::Down),
+            (c('j'), A::Down),
+            (c('k'), A::Up),
+        ],
+        "move",
+    ),
+    row(Scope::Choose, &[(ENTER, A::Submit)], "choose"),
+    row(Scope::Choose, &[(ESC, A::Dismiss)], "cancel"),
 ];
 
 impl Key {

@@ -23,6 +23,8 @@ pub mod worker;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_train;
 
 use std::io::IsTerminal;
 use std::path::Path;

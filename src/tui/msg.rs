@@ -6,25 +6,39 @@
 use std::path::PathBuf;
 
 use crate::library::Entry;
-use crate::submodel::Kind;
 use crate::train::TrainEvent;
 use crate::workflow::compare::Report;
-use crate::workflow::personalize::Saved;
+use crate::workflow::personalize::{Request, Saved};
 
 /// Test set of the Compare screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestSet {
     /// The speaker's test part: never trained on, never used to choose anything.
     Test,
     /// Every stored utterance (optimistic: includes training data).
     All,
+    /// Any folder of x.wav + x.txt, NeMo manifest.jsonl or Kaldi dir.
+    Path(PathBuf),
 }
 
+/// Characters of a path the Compare screen shows before cutting its start.
+const PATH_LABEL: usize = 40;
+
 impl TestSet {
-    pub fn label(self) -> &'static str {
+    pub fn label(&self) -> String {
         match self {
-            TestSet::Test => "test",
-            TestSet::All => "all utterances",
+            TestSet::Test => "test".into(),
+            TestSet::All => "all utterances".into(),
+            TestSet::Path(p) => {
+                let p = p.display().to_string();
+                let n = p.chars().count();
+                if n <= PATH_LABEL {
+                    p
+                } else {
+                    let tail: String = p.chars().skip(n + 1 - PATH_LABEL).collect();
+                    format!("…{tail}")
+                }
+            }
         }
     }
 }
@@ -59,12 +73,16 @@ pub enum Command {
     PlayFile {
         path: PathBuf,
     },
+    /// Runs a training job; `resume` continues an interrupted one from its checkpoint.
     Train {
-        speakers: Vec<String>,
-        steps: u64,
-        kind: Kind,
+        request: Request,
+        resume: bool,
     },
     CancelTrain,
+    /// Forgets an interrupted job and its checkpoint.
+    DiscardJob {
+        request: Request,
+    },
     Compare {
         speaker: String,
         set: TestSet,
@@ -109,6 +127,10 @@ pub enum Msg {
     TrainDone(Result<TrainSummary, String>),
     Compare(Result<Box<CompareData>, String>),
     Lineage(Result<Vec<Entry>, String>),
+    /// Jobs interrupted by a quit or a crash, which can resume (read once, at start).
+    Unfinished(Vec<Request>),
+    /// The home's embedding spaces, by name.
+    Spaces(Vec<String>),
     /// A short operation finished: what it did, or why it failed.
     Done(Result<String, String>),
 }

@@ -8,7 +8,8 @@ use super::keymap::{self, Scope};
 use super::msg::{Command, Msg, Snapshot, TakeInfo, TestSet};
 use super::screens;
 use crate::submodel::Kind;
-use crate::train::TrainEvent;
+use crate::train::{DEFAULT_RANK, TrainEvent};
+use crate::workflow::personalize::Plan;
 
 fn key(app: &mut App, code: KeyCode) -> Option<Command> {
     app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -121,13 +122,18 @@ fn training_starts_with_the_step_budget_and_folds_progress() {
     key(&mut app, KeyCode::Char('+'));
     assert_eq!(app.train.steps, 50);
     key(&mut app, KeyCode::Char('a'));
+    let Some(Command::Train { request, resume }) = key(&mut app, KeyCode::Enter) else {
+        panic!("no train command")
+    };
+    assert!(!resume);
+    assert_eq!(request.speakers, ["accent-de"]);
+    assert_eq!(request.overrides.max_steps, Some(50));
     assert_eq!(
-        key(&mut app, KeyCode::Enter),
-        Some(Command::Train {
-            speakers: vec!["accent-de".into()],
-            steps: 50,
-            kind: Kind::Lora
-        })
+        request.plan,
+        Plan::Adapters {
+            kind: Kind::Lora,
+            rank: DEFAULT_RANK
+        }
     );
     assert!(app.train.running);
     assert_eq!(key(&mut app, KeyCode::Enter), None);
@@ -168,10 +174,10 @@ fn marked_speakers_train_together_and_c_cancels() {
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Char(' '));
-    let Some(Command::Train { speakers, .. }) = key(&mut app, KeyCode::Char('t')) else {
+    let Some(Command::Train { request, .. }) = key(&mut app, KeyCode::Char('t')) else {
         panic!("no train command")
     };
-    assert_eq!(speakers, ["accent-de", "tremor"]);
+    assert_eq!(request.speakers, ["accent-de", "tremor"]);
     assert_eq!(
         key(&mut app, KeyCode::Char('c')),
         Some(Command::CancelTrain)
@@ -438,7 +444,7 @@ fn every_key_map_row_is_in_the_help_and_dispatches_to_its_action() {
                     assert!(text(&screens::help_lines(s)).contains(&row), "{row:?}");
                 }
             }
-            Scope::Input | Scope::Confirm => {
+            Scope::Input | Scope::Confirm | Scope::Choose => {
                 let hint = keymap::hint(b.scope);
                 assert!(
                     hint.contains(&format!("{}: {}", b.label(), b.help)),

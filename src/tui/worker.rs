@@ -11,6 +11,7 @@ use super::jobs;
 use super::msg::{Command, Msg};
 pub use super::shared::Shared;
 use crate::workflow::Workspace;
+use crate::workflow::personalize;
 
 /// Runs commands in the background.
 pub struct Worker {
@@ -32,6 +33,9 @@ impl Worker {
             s.send(Msg::Base(r));
         });
         w.spawn("probe", |s| s.send(Msg::Audio(jobs::probe_input())));
+        w.spawn("unfinished", |s| {
+            s.send(Msg::Unfinished(personalize::unfinished(&s.ws)))
+        });
         w.run(Command::Refresh);
         w
     }
@@ -92,19 +96,23 @@ impl Worker {
             } => self.spawn("store", move |s| {
                 jobs::store_take(s, &speaker, &text, &prompt)
             }),
-            Command::Train {
-                speakers,
-                steps,
-                kind,
-            } => {
+            Command::Train { request, resume } => {
                 self.train_cancel.store(false, Ordering::Relaxed);
                 let cancel = self.train_cancel.clone();
-                let req = jobs::request(&speakers, steps, kind);
-                self.spawn("training", move |s| jobs::train(s, &req, false, &cancel));
+                self.spawn("training", move |s| {
+                    jobs::train(s, &request, resume, &cancel)
+                });
             }
             Command::CancelTrain => self.train_cancel.store(true, Ordering::Relaxed),
+            Command::DiscardJob { request } => self.spawn("store", move |s| {
+                personalize::discard(&s.ws, &request);
+                s.send(Msg::Done(Ok(format!(
+                    "discarded the interrupted job {}",
+                    request.describe()
+                ))));
+            }),
             Command::Compare { speaker, set } => {
-                self.spawn("compare", move |s| jobs::compare(s, &speaker, set))
+                self.spawn("compare", move |s| jobs::compare(s, &speaker, &set))
             }
             Command::Lineage { id } => self.spawn("lineage", move |s| {
                 let r = crate::library::lineage(&s.ws.home, &id).map_err(|e| e.to_string());

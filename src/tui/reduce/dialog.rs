@@ -1,16 +1,24 @@
-//! Keys while a dialog is open: a one-line text field (type, Backspace, Enter, Esc) or a yes/no
-//! question; what the answer does depends on what the dialog was opened for.
+//! Keys while a dialog is open: a one-line text field (type, Backspace, Enter, Esc), a yes/no
+//! question or a choice among options; what the answer does depends on what the dialog was
+//! opened for. When the last dialog closes, an interrupted job still waiting is offered.
 
 use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use crate::tui::app::{App, ConfirmFor, InputFor, Modal};
+use super::{screens, train};
+use crate::tui::app::{App, ChooseFor, ConfirmFor, InputFor, Modal};
 use crate::tui::keymap::{self, Act, Scope};
-use crate::tui::msg::Command;
+use crate::tui::msg::{Command, TestSet};
 
 /// Handles a key for the open dialog.
 pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
+    let cmd = answer(app, k);
+    train::offer_unfinished(app);
+    cmd
+}
+
+fn answer(app: &mut App, k: KeyEvent) -> Option<Command> {
     match app.modal.take()? {
         Modal::Input {
             title,
@@ -50,6 +58,41 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
                 None
             }
         },
+        Modal::Choose {
+            title,
+            options,
+            mut sel,
+            purpose,
+        } => {
+            match keymap::lookup(Scope::Choose, &k) {
+                Some(Act::Submit) => return choose(app, purpose, &options, sel),
+                Some(Act::Dismiss) => return choose(app, purpose, &options, usize::MAX),
+                Some(Act::Up) => sel = sel.saturating_sub(1),
+                Some(Act::Down) => sel = (sel + 1).min(options.len().saturating_sub(1)),
+                _ => {}
+            }
+            app.modal = Some(Modal::Choose {
+                title,
+                options,
+                sel,
+                purpose,
+            });
+            None
+        }
+    }
+}
+
+/// Option `sel` of a choice was picked (`usize::MAX`: the dialog was dismissed).
+fn choose(app: &mut App, purpose: ChooseFor, options: &[String], sel: usize) -> Option<Command> {
+    match purpose {
+        ChooseFor::Unfinished { request } => train::answer_unfinished(app, request, sel),
+        ChooseFor::FromSpace { speakers } => match options.get(sel) {
+            Some(name) => train::start_from_space(app, name.clone(), speakers),
+            None => {
+                app.info("cancelled");
+                None
+            }
+        },
     }
 }
 
@@ -77,6 +120,17 @@ fn submit(app: &mut App, value: String, purpose: InputFor) -> Option<Command> {
         InputFor::LibraryImport => Some(Command::LibraryImport {
             path: PathBuf::from(value),
         }),
+        InputFor::SpaceName { speakers } => train::start_space(app, value, speakers),
+        InputFor::ComparePath { speaker } => {
+            let path = PathBuf::from(value);
+            app.compare.path = Some(path.clone());
+            app.compare.set = Some(TestSet::Path(path));
+            // Score the speaker the path was asked for, even if the selection moved.
+            if let Some(i) = app.speakers.iter().position(|s| s.id == speaker) {
+                app.sel = i;
+            }
+            screens::start_compare(app)
+        }
     }
 }
 

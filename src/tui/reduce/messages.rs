@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::train::offer_unfinished;
 use crate::train::TrainEvent;
 use crate::tui::app::{App, Avail, TrainProgress};
 use crate::tui::msg::{Command, Msg, Snapshot};
@@ -96,17 +97,31 @@ pub fn reduce(app: &mut App, msg: Msg) -> Option<Command> {
             }
             app.notice = Some(line);
             app.train.result = Some(r);
+            offer_unfinished(app);
         }
+        Msg::Unfinished(jobs) => {
+            app.unfinished = jobs;
+            offer_unfinished(app);
+        }
+        Msg::Spaces(names) => app.spaces = names,
         Msg::Compare(r) => {
             app.compare.running = false;
             app.compare.row = 0;
             match r {
                 Ok(d) => {
+                    let unread = match d.report.errors.len() {
+                        0 => String::new(),
+                        n => format!("; {n} unreadable item(s) skipped, see the log"),
+                    };
                     app.info(format!(
-                        "scored {} utterance(s) of {}",
+                        "scored {} utterance(s) of {} for {}{unread}",
                         d.report.utterances.len(),
+                        d.set.label(),
                         d.speaker
                     ));
+                    for e in d.report.errors.iter().take(5) {
+                        tracing::info!("compare skipped {e}");
+                    }
                     app.compare.data = Some(*d);
                 }
                 Err(e) => app.error(format!("compare: {e}")),
@@ -162,7 +177,10 @@ impl TrainProgress {
                 self.speakers = speakers.clone();
                 self.max_steps = *max_steps;
             }
-            TrainEvent::Resumed { step } => self.step = *step,
+            TrainEvent::Resumed { step } => {
+                self.step = *step;
+                self.resumed = Some(*step);
+            }
             TrainEvent::Step {
                 step,
                 loss,

@@ -1,11 +1,12 @@
 //! Every state transition in one place: [`App::update`] folds a key, a worker message or a tick
 //! into the state and returns at most one [`Command`] for the worker. Keys go through the key
 //! map (`keymap.rs`) to an [`Act`]; `screens.rs` gives each screen's acts their meaning,
-//! `dialog.rs` the dialogs', `messages.rs` folds worker messages. No I/O, no terminal, no tensors.
+//! `train.rs` the Train screen's and its jobs', `dialog.rs` the dialogs', `messages.rs` folds worker messages. No I/O, no terminal, no tensors.
 
 mod dialog;
 mod messages;
 mod screens;
+pub mod train;
 
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
@@ -66,7 +67,7 @@ fn on_key(app: &mut App, k: KeyEvent) -> Option<Command> {
     match app.screen {
         Screen::Speakers => screens::speakers(app, act),
         Screen::Enroll => screens::enroll(app, act),
-        Screen::Train => screens::train(app, act),
+        Screen::Train => train::train(app, act),
         Screen::Compare => screens::compare(app, act),
         Screen::Library => screens::library(app, act),
     }
@@ -87,7 +88,14 @@ fn global(app: &mut App, act: Act) -> Option<Command> {
 }
 
 fn ask_quit(app: &mut App) -> Option<Command> {
-    if app.busy() {
+    if app.train.running {
+        app.confirm(
+            "Training is running. Quit anyway? It stops now and can resume from its last \
+             checkpoint at the next start."
+                .into(),
+            ConfirmFor::Quit,
+        )
+    } else if app.busy() {
         app.confirm(
             "A job is running. Quit anyway (it will be cancelled)?".into(),
             ConfirmFor::Quit,

@@ -1,12 +1,10 @@
-//! What each screen's acts do to the state: selection moves, dialogs to open, and the commands
-//! that start background work (training, scoring, recording, import, library operations).
+//! What the Speakers, Enroll, Compare and Library screens' acts do to the state: selection moves,
+//! dialogs to open, and the commands that start background work (scoring, recording, import,
+//! library operations). The Train screen's are in `train.rs`.
 
-use crate::tui::app::{App, ConfirmFor, InputFor, Screen, TRAIN_KINDS};
+use crate::tui::app::{App, ConfirmFor, InputFor, Screen};
 use crate::tui::keymap::Act;
 use crate::tui::msg::{Command, TestSet};
-
-/// Largest step budget the more-steps key reaches.
-pub const MAX_STEPS: u64 = 5000;
 
 fn import_title(id: &str) -> String {
     format!("Import into {id}: folder of x.wav+x.txt, manifest.jsonl or Kaldi dir")
@@ -115,83 +113,6 @@ pub fn enroll(app: &mut App, act: Act) -> Option<Command> {
     None
 }
 
-/// The next budget up or down: fine steps while small, coarser when large.
-pub fn bump(steps: u64, up: bool) -> u64 {
-    let by = if steps < 20 {
-        2
-    } else if steps < 200 {
-        10
-    } else {
-        100
-    };
-    if up {
-        (steps + by).min(MAX_STEPS)
-    } else {
-        steps.saturating_sub(by).max(2)
-    }
-}
-
-pub fn train(app: &mut App, act: Act) -> Option<Command> {
-    let n = app.speakers.len();
-    match act {
-        Act::Up => app.sel = App::step(app.sel, n, -1),
-        Act::Down => app.sel = App::step(app.sel, n, 1),
-        Act::Kind => {
-            let at = TRAIN_KINDS.iter().position(|k| *k == app.train.kind);
-            app.train.kind = TRAIN_KINDS[at.map_or(0, |i| (i + 1) % TRAIN_KINDS.len())];
-        }
-        Act::MoreSteps => app.train.steps = bump(app.train.steps, true),
-        Act::FewerSteps => app.train.steps = bump(app.train.steps, false),
-        Act::Mark => {
-            let id = app.speaker()?.id.clone();
-            if !app.train.marked.remove(&id) {
-                app.train.marked.insert(id);
-            }
-        }
-        Act::Cancel if app.train.running => {
-            app.info("cancelling after the current step…");
-            return Some(Command::CancelTrain);
-        }
-        Act::Start => return start_training(app),
-        _ => {}
-    }
-    None
-}
-
-fn start_training(app: &mut App) -> Option<Command> {
-    if app.train.running {
-        app.error("a training job is running; c cancels it");
-        return None;
-    }
-    let speakers: Vec<String> = if app.train.marked.is_empty() {
-        vec![app.speaker()?.id.clone()]
-    } else {
-        app.train.marked.iter().cloned().collect()
-    };
-    if let Some(empty) = app
-        .speakers
-        .iter()
-        .find(|s| speakers.contains(&s.id) && s.train == 0)
-    {
-        let msg = format!("{} has no training utterances: enroll first", empty.id);
-        app.error(msg);
-        return None;
-    }
-    app.train.running = true;
-    app.train.progress = None;
-    app.train.result = None;
-    app.info(format!(
-        "training {} for up to {} steps; the job keeps running on other screens",
-        speakers.join(", "),
-        app.train.steps
-    ));
-    Some(Command::Train {
-        speakers,
-        steps: app.train.steps,
-        kind: app.train.kind,
-    })
-}
-
 pub fn compare(app: &mut App, act: Act) -> Option<Command> {
     let n = app.speakers.len();
     let rows = app
@@ -207,7 +128,7 @@ pub fn compare(app: &mut App, act: Act) -> Option<Command> {
         Act::TestSet => {
             app.compare.set = Some(match app.test_set() {
                 TestSet::Test => TestSet::All,
-                TestSet::All => TestSet::Test,
+                TestSet::All | TestSet::Path(_) => TestSet::Test,
             })
         }
         Act::Play => {
@@ -215,19 +136,43 @@ pub fn compare(app: &mut App, act: Act) -> Option<Command> {
             let path = d.paths.get(app.compare.row)?.clone();
             return Some(Command::PlayFile { path });
         }
-        Act::Score if app.compare.running => app.error("already scoring; wait for it"),
-        Act::Score => {
+        Act::ScorePath => {
             let speaker = app.speaker()?.id.clone();
-            app.compare.running = true;
-            app.info(format!("scoring {speaker}: base and newest submodel…"));
-            return Some(Command::Compare {
-                speaker,
-                set: app.test_set(),
-            });
+            let last = app
+                .compare
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            return app.input(
+                &format!(
+                    "Score base vs {speaker}'s newest submodel on: folder of x.wav+x.txt, \
+                     manifest.jsonl or Kaldi dir"
+                ),
+                &last,
+                InputFor::ComparePath { speaker },
+            );
         }
+        Act::Score => return start_compare(app),
         _ => {}
     }
     None
+}
+
+/// Scores the selected speaker's newest submodel against the base on the chosen test set.
+pub fn start_compare(app: &mut App) -> Option<Command> {
+    if app.compare.running {
+        app.error("already scoring; wait for it");
+        return None;
+    }
+    let speaker = app.speaker()?.id.clone();
+    let set = app.test_set();
+    app.compare.running = true;
+    app.info(format!(
+        "scoring {speaker} on {}: base and newest submodel…",
+        set.label()
+    ));
+    Some(Command::Compare { speaker, set })
 }
 
 pub fn library(app: &mut App, act: Act) -> Option<Command> {
@@ -270,17 +215,4 @@ pub fn library(app: &mut App, act: Act) -> Option<Command> {
         _ => {}
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{MAX_STEPS, bump};
-
-    #[test]
-    fn step_budget_moves_in_sensible_increments() {
-        assert_eq!(bump(6, true), 8);
-        assert_eq!(bump(2, false), 2);
-        assert_eq!(bump(120, true), 130);
-        assert_eq!(bump(MAX_STEPS, true), MAX_STEPS);
-    }
 }

@@ -1,6 +1,8 @@
-//! The Compare screen: base vs the speaker's newest submodel on a test set — corpus WER / CER with
-//! substitutions, deletions and insertions side by side, per-utterance rows with the errors
-//! highlighted, the words the submodel fixed and broke, and WER by submodel version.
+//! The Compare screen: base vs the speaker's newest submodel on a test set (its test part, all of
+//! it, or any folder / manifest) — corpus WER / CER with substitutions, deletions and insertions
+//! for the stock base (30 s window), the base and the submodel, the paired-bootstrap interval and
+//! verdict, per-utterance rows with the errors highlighted, the words the submodel fixed and
+//! broke, and WER by submodel version.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,8 +11,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 
 use crate::eval::CorpusScore;
+use crate::eval::bootstrap::Verdict;
 use crate::tui::app::App;
-use crate::tui::msg::SpeakerRow;
+use crate::tui::msg::{CompareData, SpeakerRow};
 use crate::tui::widgets::text::{flow, wrap};
 use crate::tui::widgets::{bad, dim, good, selected, title, wer};
 
@@ -67,7 +70,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Span::raw(app.test_set().label()),
                 Span::styled(" (s)", dim()),
             ],
-            vec![Span::styled("Enter scores · p plays", dim())],
+            vec![Span::styled("Enter scores · f folder · p plays", dim())],
         ],
         "  ",
         w,
@@ -83,19 +86,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         ]),
         w,
     ));
-    let [top, head, body] = Layout::vertical([
+    let d = app
+        .compare
+        .data
+        .as_ref()
+        .filter(|d| speaker.is_some_and(|s| s.id == d.speaker));
+    // Header, stock, base, submodel, then the interval.
+    let head_rows = d.map_or(1, |d| 3 + u16::from(d.report.stock.is_some()));
+    let [top, head, interval, body] = Layout::vertical([
         Constraint::Length(top_lines.len() as u16),
-        Constraint::Length(4),
+        Constraint::Length(head_rows),
+        Constraint::Length(1),
         Constraint::Min(0),
     ])
     .areas(inner);
     f.render_widget(Paragraph::new(top_lines), top);
-    let Some(d) = app
-        .compare
-        .data
-        .as_ref()
-        .filter(|d| speaker.is_some_and(|s| s.id == d.speaker))
-    else {
+    let Some(d) = d else {
         let msg = if app.compare.running {
             "scoring…"
         } else {
@@ -116,7 +122,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             c.words.to_string(),
         ])
     };
-    let mut rows = vec![line("base", &r.base)];
+    let mut rows: Vec<Row> = r.stock.iter().map(|st| line("stock", st)).collect();
+    rows.push(line("base", &r.base));
     match (&r.submodel, &d.submodel) {
         (Some(s), Some(id)) => rows.push(line(id, s)),
         _ => rows.push(Row::new(vec!["no submodel: train first".to_string()])),
@@ -137,6 +144,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .header(Row::new(["system", "WER", "CER", "sub", "del", "ins", "words"]).style(title())),
         head,
     );
+    f.render_widget(verdict(d), interval);
     let [list, detail] =
         Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
     let utt_rows = r.utterances.iter().map(|u| {
@@ -185,6 +193,27 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             ]));
         }
         f.render_widget(Paragraph::new(lines), detail);
+    }
+}
+
+/// The paired-bootstrap interval of base − submodel WER and what it says, under the table.
+fn verdict(d: &CompareData) -> Line<'static> {
+    let r = &d.report;
+    match (r.ci95, r.verdict) {
+        (Some([lo, hi]), Some(v)) => {
+            let style = match v {
+                Verdict::Better => good(),
+                Verdict::Worse => bad(),
+                Verdict::NoClearDifference => Style::new(),
+            };
+            Line::from(vec![
+                Span::styled("base − submodel WER, 95 % interval ", dim()),
+                Span::raw(format!("[{lo:.2}, {hi:.2}]: ")),
+                Span::styled(v.to_string(), style.add_modifier(Modifier::BOLD)),
+            ])
+        }
+        _ if r.submodel.is_some() => Line::styled("too few utterances for an interval", dim()),
+        _ => Line::raw(""),
     }
 }
 

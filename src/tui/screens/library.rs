@@ -1,5 +1,6 @@
-//! The Library screen: every submodel with kind, size, base, created date and test metrics;
-//! the selected one's details and lineage.
+//! The Library screen: every submodel with kind, size, base, created date and test metrics
+//! (flagged `!` when ordinary speech got worse); the selected one's details, report card and
+//! lineage.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,13 +10,52 @@ use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 use crate::library::Entry;
 use crate::tui::app::App;
 use crate::tui::widgets::text::wrap_all;
-use crate::tui::widgets::{dim, selected, title, wer};
+use crate::tui::widgets::{bad, dim, selected, title, wer};
 use crate::util::time::date_of;
+
+/// Whether the submodel made ordinary (generic) speech clearly worse.
+fn regressed(e: &Entry) -> bool {
+    e.meta
+        .metrics
+        .as_ref()
+        .and_then(|m| m.generic)
+        .is_some_and(|g| g.regressed())
+}
 
 fn metrics(e: &Entry) -> String {
     e.meta.metrics.as_ref().map_or("–".into(), |m| {
-        format!("{}→{}", wer(Some(m.base_wer)), wer(Some(m.wer)))
+        let flag = if regressed(e) { "!" } else { "" };
+        format!("{}→{}{flag}", wer(Some(m.base_wer)), wer(Some(m.wer)))
     })
+}
+
+/// The selected submodel's details: identity, its report card, and a warning when it hurts
+/// ordinary speech.
+fn details(e: &Entry) -> Vec<Line<'static>> {
+    let space = e
+        .meta
+        .space
+        .as_ref()
+        .map(|s| format!(", space {s}"))
+        .unwrap_or_default();
+    let mut l = vec![Line::raw(format!(
+        "{}: speaker {}{space}, base {}…, data {}…",
+        e.id,
+        e.meta.speaker,
+        &e.meta.base_hash.get(..12).unwrap_or(""),
+        &e.meta.data_hash.get(..12).unwrap_or(""),
+    ))];
+    l.push(match &e.meta.metrics {
+        Some(m) => Line::raw(m.summary()),
+        None => Line::styled("no test figures (imported without them)", dim()),
+    });
+    if regressed(e) {
+        l.push(Line::styled(
+            "! ordinary speech got worse: use this submodel only for its speaker",
+            bad(),
+        ));
+    }
+    l
 }
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
@@ -24,14 +64,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             "The library is empty: train a speaker (screen 3) or i imports a submodel file.",
         )],
         (Some(e), lineage) => {
-            let mut l = vec![Line::raw(format!(
-                "{}: speaker {}, {} test utterances, base {}…, data {}…",
-                e.id,
-                e.meta.speaker,
-                e.meta.metrics.as_ref().map_or(0, |m| m.test_utterances),
-                &e.meta.base_hash.get(..12).unwrap_or(""),
-                &e.meta.data_hash.get(..12).unwrap_or(""),
-            ))];
+            let mut l = details(e);
             match lineage
                 .as_ref()
                 .filter(|c| c.first().is_some_and(|c| c.id == e.id))
@@ -75,11 +108,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         rows,
         [
             Constraint::Min(14),
-            Constraint::Length(12),
+            Constraint::Length(13),
             Constraint::Length(8),
             Constraint::Length(9),
             Constraint::Length(10),
-            Constraint::Length(9),
+            Constraint::Length(10),
         ],
     )
     .header(Row::new(["submodel", "kind", "size", "base", "created", "WER"]).style(title()))

@@ -231,23 +231,41 @@ fn messages_overlay(app: &App, f: &mut Frame, body: Rect) {
 }
 
 fn modal(m: &Modal, f: &mut Frame, body: Rect) {
-    let (heading, text, scope) = match m {
-        Modal::Input { title, value, .. } => (title.as_str(), format!("{value}▏"), Scope::Input),
-        Modal::Confirm { question, .. } => (question.as_str(), String::new(), Scope::Confirm),
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let (heading, body_lines, scope) = match m {
+        Modal::Input { title, value, .. } => (
+            title.as_str(),
+            vec![Line::raw(format!("{value}▏"))],
+            Scope::Input,
+        ),
+        Modal::Confirm { question, .. } => (question.as_str(), vec![Line::raw("")], Scope::Confirm),
+        Modal::Choose {
+            title,
+            options,
+            sel,
+            ..
+        } => (
+            title.as_str(),
+            options
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    if i == *sel {
+                        Line::styled(format!("> {o}"), selected())
+                    } else {
+                        Line::raw(format!("  {o}"))
+                    }
+                })
+                .collect(),
+            Scope::Choose,
+        ),
     };
     let w = 70.min(body.width);
     let inner = w.saturating_sub(2) as usize;
-    let lines = wrap_all(
-        &[
-            Line::styled(
-                heading.to_string(),
-                Style::new().add_modifier(Modifier::BOLD),
-            ),
-            Line::raw(text),
-            Line::styled(keymap::hint(scope), dim()),
-        ],
-        inner,
-    );
+    let mut lines = vec![Line::styled(heading.to_string(), bold)];
+    lines.extend(body_lines);
+    lines.push(Line::styled(keymap::hint(scope), dim()));
+    let lines = wrap_all(&lines, inner);
     let area = centred(body, w, (lines.len() as u16 + 2).max(6));
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(lines).block(Block::bordered()), area);

@@ -1,5 +1,6 @@
 //! The Train screen: the speakers (marked ones for a multi-speaker job), the job's settings (step
-//! budget, adapter kind), and the background job's progress bar (ETA), loss and dev WER.
+//! budget, adapter kind, the home's embedding spaces), the job itself (resumed or not), and its
+//! progress bar (ETA), loss and dev WER.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -117,11 +118,17 @@ fn settings(app: &App, width: usize) -> Vec<Line<'static>> {
     };
     let field =
         |name: &str, value: String| vec![Span::styled(format!("{name} "), dim()), Span::raw(value)];
+    let spaces = if app.spaces.is_empty() {
+        "none (e learns one)".to_string()
+    } else {
+        format!("{} (e new · f fit)", app.spaces.join(", "))
+    };
     let mut lines = flow(
         vec![
             field("speakers", who),
             field("steps", format!("{} (+/-)", app.train.steps)),
             field("kind", format!("{} (a)", app.train.kind)),
+            field("spaces", spaces),
         ],
         "   ",
         width,
@@ -136,5 +143,15 @@ fn settings(app: &App, width: usize) -> Vec<Line<'static>> {
         " · ",
         width,
     ));
+    if let Some(job) = &app.train.job {
+        let mut items = vec![field("job", job.clone())];
+        if let Some(step) = app.train.progress.as_ref().and_then(|p| p.resumed) {
+            items.push(vec![Span::styled(
+                format!("resumed at step {step}"),
+                good(),
+            )]);
+        }
+        lines.extend(flow(items, " · ", width));
+    }
     lines
 }

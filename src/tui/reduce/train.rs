@@ -1,0 +1,243 @@
+//! The Train screen's acts and its jobs: the step budget and adapter kind, marking speakers,
+//! starting adapter / embedding-space / from-space jobs, cancelling, and offering an interrupted
+//! job (quit or crash) for resuming.
+
+use crate::train::DEFAULT_RANK;
+use crate::tui::app::{App, ChooseFor, InputFor, Modal, RESUME_OPTIONS, Screen, TRAIN_KINDS};
+use crate::tui::keymap::Act;
+use crate::tui::msg::Command;
+use crate::workflow::personalize::{Overrides, Plan, Request};
+
+/// Largest step budget the more-steps key reaches.
+pub const MAX_STEPS: u64 = 5000;
+
+/// Size of a new embedding space's speaker vectors.
+pub const SPACE_DIM: usize = 16;
+
+/// The next budget up or down: fine steps while small, coarser when large.
+pub fn bump(steps: u64, up: bool) -> u64 {
+    let by = if steps < 20 {
+        2
+    } else if steps < 200 {
+        10
+    } else {
+        100
+    };
+    if up {
+        (steps + by).min(MAX_STEPS)
+    } else {
+        steps.saturating_sub(by).max(2)
+    }
+}
+
+pub fn train(app: &mut App, act: Act) -> Option<Command> {
+    let n = app.speakers.len();
+    match act {
+        Act::Up => app.sel = App::step(app.sel, n, -1),
+        Act::Down => app.sel = App::step(app.sel, n, 1),
+        Act::Kind => {
+            let at = TRAIN_KINDS.iter().position(|k| *k == app.train.kind);
+            app.train.kind = TRAIN_KINDS[at.map_or(0, |i| (i + 1) % TRAIN_KINDS.len())];
+        }
+        Act::MoreSteps => app.train.steps = bump(app.train.steps, true),
+        Act::FewerSteps => app.train.steps = bump(app.train.steps, false),
+        Act::Mark => {
+            let id = app.speaker()?.id.clone();
+            if !app.train.marked.remove(&id) {
+                app.train.marked.insert(id);
+            }
+        }
+        Act::Cancel if app.train.running => {
+            app.info("cancelling after the current step…");
+            return Some(Command::CancelTrain);
+        }
+        Act::Start => {
+            let speakers = trainable(app)?;
+            let plan = Plan::Adapters {
+                kind: app.train.kind,
+                rank: DEFAULT_RANK,
+            };
+            return start(app, request(speakers, app.train.steps, plan));
+        }
+        Act::TrainSpace => {
+            let speakers = trainable(app)?;
+            if speakers.len() < 2 {
+                app.error(
+                    "an embedding space is learned over two or more speakers: \
+                     mark them with Space, then press e",
+                );
+                return None;
+            }
+            return app.input(
+                &format!(
+                    "Name of the new embedding space over {} (letters, digits, . _ -)",
+                    speakers.join(", ")
+                ),
+                "",
+                InputFor::SpaceName { speakers },
+            );
+        }
+        Act::FromSpace => {
+            let speakers = trainable(app)?;
+            if app.spaces.is_empty() {
+                app.error("no embedding space yet: mark two or more speakers and press e");
+                return None;
+            }
+            app.modal = Some(Modal::Choose {
+                title: format!(
+                    "Fit {} into which embedding space? Only the speaker's embedding trains.",
+                    speakers.join(", ")
+                ),
+                options: app.spaces.clone(),
+                sel: 0,
+                purpose: ChooseFor::FromSpace { speakers },
+            });
+        }
+        _ => {}
+    }
+    None
+}
+
+/// The marked speakers (or the selected one), if no job runs and each has training data;
+/// otherwise says why not.
+fn trainable(app: &mut App) -> Option<Vec<String>> {
+    if app.train.running {
+        app.error("a training job is running; c cancels it");
+        return None;
+    }
+    let speakers: Vec<String> = if app.train.marked.is_empty() {
+        vec![app.speaker()?.id.clone()]
+    } else {
+        app.train.marked.iter().cloned().collect()
+    };
+    if let Some(empty) = app
+        .speakers
+        .iter()
+        .find(|s| speakers.contains(&s.id) && s.train == 0)
+    {
+        let msg = format!("{} has no training utterances: enroll first", empty.id);
+        app.error(msg);
+        return None;
+    }
+    Some(speakers)
+}
+
+/// The Train screen's request: `plan` for `speakers`, `steps` at most.
+pub fn request(speakers: Vec<String>, steps: u64, plan: Plan) -> Request {
+    Request {
+        speakers,
+        plan,
+        overrides: Overrides {
+            max_steps: Some(steps),
+            ..Overrides::default()
+        },
+        limit: None,
+    }
+}
+
+/// Starts a new job.
+pub fn start(app: &mut App, request: Request) -> Option<Command> {
+    if app.train.running {
+        app.error("a training job is running; c cancels it");
+        return None;
+    }
+    begin(app, &request);
+    app.info(format!(
+        "training {}; the job keeps running on other screens",
+        request.describe()
+    ));
+    Some(Command::Train {
+        request,
+        resume: false,
+    })
+}
+
+/// A space named by the user: a new one over `speakers`, unless the name is taken.
+pub fn start_space(app: &mut App, name: String, speakers: Vec<String>) -> Option<Command> {
+    if crate::library::check_name(&name).is_err() {
+        app.error(format!(
+            "{name:?} is not a valid space name (letters, digits, . _ -; not starting with . or -)"
+        ));
+        return None;
+    }
+    if app.spaces.contains(&name) {
+        app.error(format!(
+            "an embedding space named {name} exists already; choose another name"
+        ));
+        return None;
+    }
+    let plan = Plan::Space {
+        name,
+        dim: SPACE_DIM,
+        rank: DEFAULT_RANK,
+    };
+    start(app, request(speakers, app.train.steps, plan))
+}
+
+/// Fits `speakers` into space `name`.
+pub fn start_from_space(app: &mut App, name: String, speakers: Vec<String>) -> Option<Command> {
+    start(
+        app,
+        request(speakers, app.train.steps, Plan::FromSpace { name }),
+    )
+}
+
+fn begin(app: &mut App, request: &Request) {
+    app.train.running = true;
+    app.train.progress = None;
+    app.train.result = None;
+    app.train.job = Some(request.describe());
+}
+
+/// Offers the first interrupted job, unless a dialog is open or a job runs.
+pub fn offer_unfinished(app: &mut App) {
+    if app.modal.is_some() || app.train.running || app.unfinished.is_empty() {
+        return;
+    }
+    let request = app.unfinished.remove(0);
+    app.modal = Some(Modal::Choose {
+        title: format!(
+            "A training job was interrupted (quit or crash): {}",
+            request.describe()
+        ),
+        options: RESUME_OPTIONS.iter().map(|o| o.to_string()).collect(),
+        sel: 0,
+        purpose: ChooseFor::Unfinished { request },
+    });
+}
+
+/// The answer to an interrupted job's offer: option `i` of [`RESUME_OPTIONS`].
+pub fn answer_unfinished(app: &mut App, request: Request, i: usize) -> Option<Command> {
+    match i {
+        0 => {
+            app.screen = Screen::Train;
+            begin(app, &request);
+            app.info(format!("resuming {}", request.describe()));
+            Some(Command::Train {
+                request,
+                resume: true,
+            })
+        }
+        1 => {
+            app.info(format!("discarding {}", request.describe()));
+            Some(Command::DiscardJob { request })
+        }
+        _ => {
+            app.info("the interrupted job stays; it is offered again at the next start");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_STEPS, bump};
+
+    #[test]
+    fn step_budget_moves_in_sensible_increments() {
+        assert_eq!(bump(6, true), 8);
+        assert_eq!(bump(2, false), 2);
+        assert_eq!(bump(120, true), 130);
+        assert_eq!(bump(MAX_STEPS, true), MAX_STEPS);
+    }
+}

@@ -1,0 +1,76 @@
+//! End to end: embedding spaces from the Train screen (tmux). Mark two sample speakers and learn
+//! a space over them (`e`, a name), then fit a third speaker into it (`f`, choose the space):
+//! the space file is created and the from-space submodel appears in the Library, named with its
+//! space. A tiny step budget: this checks the plumbing, not the quality.
+
+mod tui_common;
+
+use tui_common::{MINUTE, Tmux, sample_speaker};
+
+fn finished(s: &str) -> bool {
+    s.contains("training finished") || s.contains("training failed")
+}
+
+#[test]
+fn a_space_over_two_speakers_then_a_third_fitted_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    for id in ["accent-de", "control", "tremor"] {
+        sample_speaker(&home, id, 30);
+    }
+    let t = Tmux::start("spaces", &home, &["--train-steps", "2"], &[]);
+    t.wait("the speakers", MINUTE, |s| s.contains("tremor"));
+    t.keys(&["3"]);
+    t.wait("the Train screen", MINUTE, |s| {
+        s.contains("steps 2 (+/-)") && s.contains("spaces none (e learns one)")
+    });
+
+    // f before any space says how to make one.
+    t.keys(&["f"]);
+    t.wait("how to make a space", MINUTE, |s| s.contains("press e"));
+
+    // Mark accent-de and control, learn space `pair` over them.
+    t.keys(&["Space", "Down", "Space", "e"]);
+    t.wait("the space name dialog", MINUTE, |s| {
+        s.contains("Name of the new embedding space over accent-de, control")
+    });
+    t.type_text("pair");
+    t.keys(&["Enter"]);
+    let done = t.wait("the space job to finish", 20 * MINUTE, finished);
+    assert!(
+        done.contains("training finished")
+            && done.contains("accent-de-v1")
+            && done.contains("control-v1"),
+        "{done}"
+    );
+    assert!(home.join("spaces/pair.safetensors").is_file());
+
+    // Unmark both, select tremor, fit it into `pair`.
+    t.keys(&["Space", "Up", "Space", "Down", "Down"]);
+    t.wait("the new space listed", MINUTE, |s| {
+        s.contains("spaces pair (e new · f fit)") && s.contains("[ ] accent-de")
+    });
+    t.keys(&["f"]);
+    let choose = t.wait("the space chooser", MINUTE, |s| {
+        s.contains("Fit tremor into which embedding space?")
+    });
+    assert!(choose.contains("> pair"), "{choose}");
+    t.keys(&["Enter"]);
+    let done = t.wait("the fit to finish", 20 * MINUTE, finished);
+    assert!(
+        done.contains("training finished") && done.contains("tremor-v1"),
+        "{done}"
+    );
+
+    // The Library lists it as an embedding submodel of space `pair`.
+    t.keys(&["5"]);
+    t.wait("the Library", MINUTE, |s| s.contains("│tremor-v1 "));
+    t.keys(&["j", "j"]);
+    let lib = t.wait("tremor-v1's details", MINUTE, |s| {
+        s.contains("tremor-v1: speaker tremor, space pair")
+    });
+    let row = lib.lines().find(|l| l.contains("│tremor-v1 ")).unwrap();
+    assert!(row.contains("embedding"), "{lib}");
+    t.quit();
+    assert!(home.join("library/tremor-v1.safetensors").is_file());
+}
