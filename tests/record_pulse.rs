@@ -5,62 +5,18 @@
 //! fails, unless `ATTUNE_SKIP_PULSE=1` opts out explicitly.
 
 mod enroll_common;
+mod tui_common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use attune::eval::{Normalizer, score};
 use enroll_common::{attune_ok, manifest, repo, wav_info};
+use tui_common::Pulse;
 
 const CLIP: &str = "sample_data/real/jfk.wav";
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A running private PulseAudio server; stopped on drop.
-struct Pulse {
-    dir: PathBuf,
-}
-
-impl Pulse {
-    fn start(dir: &Path) -> Self {
-        let out = Command::new(repo(".ci/pulse.sh"))
-            .arg("start")
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pulse.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Self {
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    fn env(&self, cmd: &mut Command) {
-        cmd.env("XDG_RUNTIME_DIR", &self.dir).env(
-            "PULSE_SERVER",
-            format!("unix:{}/pulse/native", self.dir.display()),
-        );
-    }
-}
-
-impl Drop for Pulse {
-    fn drop(&mut self) {
-        let _ = Command::new(repo(".ci/pulse.sh"))
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-    }
-}
 
 fn transcribe(home: &Path, wav: &Path) -> String {
     let out = attune_ok(home, &["transcribe", "--json", wav.to_str().unwrap()]);
@@ -70,21 +26,12 @@ fn transcribe(home: &Path, wav: &Path) -> String {
 
 #[test]
 fn enroll_record_captures_a_pulseaudio_null_sink() {
-    for tool in ["pulseaudio", "paplay", "pactl"] {
-        if !have(tool) {
-            // A missing tool must not pass silently: only an explicit opt-out skips.
-            assert!(
-                std::env::var_os("ATTUNE_SKIP_PULSE").is_some(),
-                "`{tool}` is not installed (apt-get install pulseaudio pulseaudio-utils); \
-                 set ATTUNE_SKIP_PULSE=1 to skip the real-capture test"
-            );
-            println!("SKIPPED (ATTUNE_SKIP_PULSE): `{tool}` is not installed");
-            return;
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let h = dir.path().join("home");
-    let pulse = Pulse::start(&dir.path().join("pulse"));
+    // Without PulseAudio this fails, unless ATTUNE_SKIP_PULSE=1 opts out.
+    let Some(pulse) = Pulse::start(&dir.path().join("pulse")) else {
+        return;
+    };
     attune_ok(&h, &["speaker", "new", "live"]);
     let reference = std::fs::read_to_string(repo(CLIP).with_extension("txt")).unwrap();
     let prompts = dir.path().join("prompts.txt");
@@ -103,7 +50,7 @@ fn enroll_record_captures_a_pulseaudio_null_sink() {
     ]);
     rec.args(["--no-speech-timeout", "20"])
         .stdout(Stdio::piped());
-    pulse.env(&mut rec);
+    rec.envs(pulse.env());
     let mut child = rec.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut said = String::new();
@@ -116,11 +63,8 @@ fn enroll_record_captures_a_pulseaudio_null_sink() {
         }
     }
     assert!(said.contains("Monitor of Null Output"), "{said}");
-    let mut play = Command::new("paplay");
-    play.arg("--device=vsink").arg(repo(CLIP));
-    pulse.env(&mut play);
     let played_at = Instant::now();
-    assert!(play.status().unwrap().success(), "paplay failed");
+    pulse.play(&repo(CLIP));
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
