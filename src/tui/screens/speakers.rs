@@ -43,7 +43,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Constraint::Length(10),
         ],
     )
-    .header(Row::new(["speaker", "train", "held", "subs", "WER"]).style(title()))
+    .header(Row::new(["speaker", "train", "test", "subs", "WER"]).style(title()))
     .row_highlight_style(selected())
     .block(Block::bordered().title(Line::styled(" Speakers ", title())));
     let mut state = TableState::default().with_selected(Some(app.sel));
