@@ -313,3 +313,35 @@ fn format_1_submodels_still_load_and_say_which_protocol_they_used() {
     assert!(m.summary().contains("older protocol"), "{}", m.summary());
     library::load(&other, &id, Some(BASE), &Device::Cpu).unwrap();
 }
+
+/// Metrics are computed ratios (WERs, bootstrap bounds): whatever their digits, a saved submodel
+/// must verify when loaded again (the digests hash each metadata field as JSON, so every float
+/// has to read back bit-exactly).
+#[test]
+fn computed_metrics_survive_save_and_load() {
+    let (t, _home) = home();
+    for i in 1..300u32 {
+        let mut sub = fresh("alice", 1, BASE);
+        let x = |k: u32| f64::from(i * k % 997) / f64::from(13 + i % 89);
+        sub.meta.metrics = Some(attune::submodel::file::Metrics {
+            base_wer: x(3),
+            wer: x(7) / 3.0,
+            test_utterances: 17,
+            train_utterances: 64,
+            protocol: attune::submodel::file::TEST_PROTOCOL.into(),
+            dev_wer: Some(x(11) * 0.1),
+            dev_utterances: 15,
+            stock_wer: Some(x(5) / 68.0),
+            ci95: Some([x(2) / 7.0 - 0.3, x(9) / 17.0]),
+            verdict: Some("better".into()),
+            generic: Some(attune::submodel::file::GenericWer {
+                base_wer: 6.0 / 99.0,
+                wer: x(4) / 99.0,
+            }),
+        });
+        sub.meta.id = "alice-v1".into();
+        let f = t.path().join("m.safetensors");
+        sub.save(&f).unwrap();
+        Submodel::load(&f, Some(BASE), &Device::Cpu).unwrap_or_else(|e| panic!("case {i}: {e}"));
+    }
+}
