@@ -97,6 +97,7 @@ fn a_short_job_personalizes_a_sample_speaker() {
         &[
             "eval",
             "--json",
+            "--no-stock",
             "--set",
             data.to_str().unwrap(),
             "--submodel",

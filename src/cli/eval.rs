@@ -38,6 +38,9 @@ pub struct Args {
     /// Pad every input to Whisper's 30 s window
     #[arg(long)]
     full_context: bool,
+    /// Skip the stock reference (the base at the 30 s window; the slowest of the passes)
+    #[arg(long)]
+    no_stock: bool,
     /// Utterances decoded together (batches never mix encoder context lengths)
     #[arg(long, default_value_t = 8)]
     batch: usize,
@@ -78,7 +81,14 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Normalizer::english()
     };
-    let mut report = evaluate(&rec, sub.as_ref(), &loaded.utts, norm, args.batch, true)?;
+    let mut report = evaluate(
+        &rec,
+        sub.as_ref(),
+        &loaded.utts,
+        norm,
+        args.batch,
+        !args.no_stock,
+    )?;
     report.errors = loaded.errors;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
