@@ -113,7 +113,7 @@ fn a_short_job_personalizes_a_sample_speaker() {
         s < b,
         "submodel {s} should beat base {b} on the speaker's recordings"
     );
-    assert!(r["stock"]["wer"].is_number(), "stock reference missing");
+    assert!(r["stock"].is_null(), "--no-stock skips the 30 s pass");
     assert!(
         r["ci95"].is_array() && r["verdict"].is_string(),
         "{}",
