@@ -4,7 +4,6 @@
 //! shipped base at least as well as the original file. Without `pulseaudio`/`paplay` the test
 //! fails, unless `ATTUNE_SKIP_PULSE=1` opts out explicitly.
 
-mod enroll_common;
 mod tui_common;
 
 use std::io::{BufRead, BufReader};
@@ -13,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use attune::eval::{Normalizer, score};
-use enroll_common::{attune_ok, manifest, repo, wav_info};
-use tui_common::Pulse;
+use tui_common::enroll_common::{manifest, wav_info};
+use tui_common::{Pulse, attune_ok, repo};
 
 const CLIP: &str = "sample_data/real/jfk.wav";
 

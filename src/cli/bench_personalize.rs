@@ -34,8 +34,10 @@ fn fmt(v: &Value) -> String {
 }
 
 pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
-    let tmp = tempdir_in_home()?;
-    let root = args.keep.clone().unwrap_or_else(|| tmp.clone());
+    let root = match &args.keep {
+        Some(dir) => dir.clone(),
+        None => scratch_dir()?,
+    };
     let scratch = Workspace {
         home: crate::store::Home::resolve(Some(&root)),
         ..ws.clone()
@@ -108,13 +110,13 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         print_table(&rows);
     }
     if args.keep.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_dir_all(&root);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// A scratch folder for the bench (removed afterwards unless `--keep`).
-fn tempdir_in_home() -> anyhow::Result<PathBuf> {
+/// A private scratch folder under the system temp dir (removed afterwards).
+fn scratch_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("attune-bench-personalize-{}", std::process::id()));
     crate::util::atomic::create_private_dir_all(&dir)?;
     Ok(dir)

@@ -144,25 +144,12 @@ impl Space {
     /// Removes `speaker`'s embedding row from the space file at `path` (rewritten atomically);
     /// `Ok(false)` when the space does not contain the speaker.
     pub fn forget(path: &Path, speaker: &str) -> std::result::Result<bool, SubmodelError> {
-        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io {
-            file: path.to_path_buf(),
-            source,
-        })?;
-        let json = tensor_io::header(&bytes, HEADER_KEY)
-            .ok()
-            .flatten()
-            .ok_or_else(|| SubmodelError::BadFile {
-                file: path.to_path_buf(),
-                what: "not a space file".into(),
-            })?;
-        let meta: SpaceMeta = serde_json::from_str(&json).map_err(|e| SubmodelError::BadFile {
-            file: path.to_path_buf(),
-            what: e.to_string(),
-        })?;
+        let bytes = read_file(path)?;
+        let meta = meta_of(&bytes, path)?;
         let Some(row) = meta.speakers.iter().position(|s| s == speaker) else {
             return Ok(false);
         };
-        let mut space = Self::load(path, &meta.base_hash, &Device::Cpu)?;
+        let mut space = Self::from_parts(meta, &bytes, path, &Device::Cpu)?;
         let keep: Vec<u32> = (0..space.meta.speakers.len() as u32)
             .filter(|&i| i as usize != row)
             .collect();
@@ -180,18 +167,8 @@ impl Space {
         base_hash: &str,
         dev: &Device,
     ) -> std::result::Result<Self, SubmodelError> {
-        let bad = |what: String| SubmodelError::BadFile {
-            file: path.to_path_buf(),
-            what,
-        };
-        let bytes = std::fs::read(path).map_err(|source| SubmodelError::Io {
-            file: path.to_path_buf(),
-            source,
-        })?;
-        let json = tensor_io::header(&bytes, HEADER_KEY)
-            .map_err(|e| bad(format!("not a space file ({e})")))?
-            .ok_or_else(|| bad("not a space file".into()))?;
-        let meta: SpaceMeta = serde_json::from_str(&json).map_err(|e| bad(e.to_string()))?;
+        let bytes = read_file(path)?;
+        let meta = meta_of(&bytes, path)?;
         if meta.base_hash != base_hash {
             return Err(SubmodelError::WrongBase {
                 file: path.to_path_buf(),
@@ -199,8 +176,18 @@ impl Space {
                 expected: base_hash.into(),
             });
         }
+        Self::from_parts(meta, &bytes, path, dev)
+    }
+
+    /// The space whose metadata is `meta` and whose tensors are in `bytes` (read from `path`).
+    fn from_parts(
+        meta: SpaceMeta,
+        bytes: &[u8],
+        path: &Path,
+        dev: &Device,
+    ) -> std::result::Result<Self, SubmodelError> {
         let (mut g, mut b, mut e) = (BTreeMap::new(), BTreeMap::new(), None);
-        for (name, t) in tensor_io::read_all(&bytes, dev).map_err(bad)? {
+        for (name, t) in tensor_io::read_all(bytes, dev).map_err(|w| bad(path, w))? {
             if let Some(k) = name.strip_prefix("G.") {
                 g.insert(k.to_string(), t);
             } else if let Some(k) = name.strip_prefix("b.") {
@@ -209,7 +196,29 @@ impl Space {
                 e = Some(t);
             }
         }
-        let e = e.ok_or_else(|| bad("no embeddings (E)".into()))?;
+        let e = e.ok_or_else(|| bad(path, "no embeddings (E)".into()))?;
         Ok(Self { meta, g, b, e })
     }
+}
+
+fn bad(path: &Path, what: String) -> SubmodelError {
+    SubmodelError::BadFile {
+        file: path.to_path_buf(),
+        what,
+    }
+}
+
+fn read_file(path: &Path) -> std::result::Result<Vec<u8>, SubmodelError> {
+    std::fs::read(path).map_err(|source| SubmodelError::Io {
+        file: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The metadata of a space file's bytes.
+fn meta_of(bytes: &[u8], path: &Path) -> std::result::Result<SpaceMeta, SubmodelError> {
+    let json = tensor_io::header(bytes, HEADER_KEY)
+        .map_err(|e| bad(path, format!("not a space file ({e})")))?
+        .ok_or_else(|| bad(path, "not a space file".into()))?;
+    serde_json::from_str(&json).map_err(|e| bad(path, e.to_string()))
 }

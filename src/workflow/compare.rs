@@ -12,7 +12,7 @@ use crate::eval::{BootstrapConfig, PairedErrors, Verdict, paired_bootstrap};
 use crate::eval::{
     CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes,
 };
-use crate::model::decode::Stop;
+use crate::model::decode::{Stop, Transcript};
 use crate::recognizer::Recognizer;
 use crate::store::speakers::SpeakerStore;
 use crate::submodel::Submodel;
@@ -172,28 +172,18 @@ pub fn evaluate(
     } else {
         Some(rec.transcribe_stock(&audios, batch)?)
     };
-    let stock = stock.map(|st| {
-        let scores: Vec<UtteranceScore> = utts
-            .iter()
-            .zip(&st)
+    let score_all = |hyps: &[Transcript]| -> Vec<UtteranceScore> {
+        utts.iter()
+            .zip(hyps)
             .map(|((u, _), t)| score(&u.text, &t.text, &norm))
-            .collect();
-        corpus(&scores)
-    });
+            .collect()
+    };
+    let stock = stock.map(|st| corpus(&score_all(&st)));
     let adapted = sub
         .map(|s| rec.transcribe(&audios, Some(s), batch))
         .transpose()?;
-    let base_scores: Vec<UtteranceScore> = utts
-        .iter()
-        .zip(&base)
-        .map(|((u, _), t)| score(&u.text, &t.text, &norm))
-        .collect();
-    let sub_scores: Option<Vec<UtteranceScore>> = adapted.as_ref().map(|a| {
-        utts.iter()
-            .zip(a)
-            .map(|((u, _), t)| score(&u.text, &t.text, &norm))
-            .collect()
-    });
+    let base_scores = score_all(&base);
+    let sub_scores = adapted.as_deref().map(score_all);
     let rows = utts
         .iter()
         .enumerate()

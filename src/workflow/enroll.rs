@@ -25,15 +25,19 @@ pub fn script(sp: &Speaker, file: Option<&Path>) -> Result<Vec<String>> {
 
 /// The phrases of `script` the speaker has not recorded yet, in script order.
 pub fn pending(sp: &Speaker, script: Vec<String>) -> Result<Vec<String>> {
-    let manifest = sp.manifest()?;
+    Ok(pending_in(&sp.manifest()?, script))
+}
+
+/// The phrases of `script` that no line of `manifest` recorded, in script order.
+pub fn pending_in(manifest: &[StoredUtterance], script: Vec<String>) -> Vec<String> {
     let said: HashSet<&str> = manifest
         .iter()
         .map(|u| u.prompt.as_deref().unwrap_or(&u.line.text))
         .collect();
-    Ok(script
+    script
         .into_iter()
         .filter(|p| !said.contains(p.as_str()))
-        .collect())
+        .collect()
 }
 
 /// A take that was stored, and which part of the data its phrase belongs to.

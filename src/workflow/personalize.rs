@@ -440,7 +440,10 @@ fn save_results(
         serde_json::from_value(serde_json::to_value(cfg).expect("config serializes"))
             .expect("config is a JSON object");
     let store = SpeakerStore::new(&ws.home);
-    let generic = compare::load(ws, &TestSet::Path(ws.generic.clone())).ok();
+    // Ordinary speech: the clips are read once, the base scored on them once per job.
+    let generic: Vec<(Vec<f32>, String)> = compare::load(ws, &TestSet::Path(ws.generic.clone()))
+        .map(|g| g.utts.into_iter().map(|(u, a)| (a, u.text)).collect())
+        .unwrap_or_default();
     let mut generic_base = None;
     let mut saved = Vec::new();
     for r in &out.speakers {
@@ -475,23 +478,17 @@ fn save_results(
         if !test.utts.is_empty() {
             let report =
                 compare::evaluate(rec, Some(&sub), &test.utts, Normalizer::english(), 8, true)?;
-            let generic = match &generic {
-                Some(g) if !g.utts.is_empty() => {
-                    let both = compare::evaluate(
-                        rec,
-                        Some(&sub),
-                        &g.utts,
-                        Normalizer::english(),
-                        8,
-                        false,
-                    )?;
-                    let base = *generic_base.get_or_insert(both.base.wer);
-                    both.submodel.map(|s| GenericWer {
-                        base_wer: base,
-                        wer: s.wer,
-                    })
-                }
-                _ => None,
+            let generic = if generic.is_empty() {
+                None
+            } else {
+                let base_wer = match generic_base {
+                    Some(w) => w,
+                    None => *generic_base.insert(job::set_wer(rec, None, &generic)?),
+                };
+                Some(GenericWer {
+                    base_wer,
+                    wer: job::set_wer(rec, Some((&sub.table, 0)), &generic)?,
+                })
             };
             sub.meta.metrics = report.submodel.as_ref().map(|s| Metrics {
                 base_wer: report.base.wer,

@@ -60,16 +60,24 @@ pub fn summary(ws: &Workspace) -> Summary {
         Vec::new()
     });
     for sp in speakers {
-        let manifest = sp.manifest().unwrap_or_else(|e| {
-            out.problems.push(e.to_string());
-            Vec::new()
-        });
+        let (manifest, readable) = match sp.manifest() {
+            Ok(m) => (m, true),
+            Err(e) => {
+                out.problems.push(e.to_string());
+                (Vec::new(), false)
+            }
+        };
         let script = super::enroll::script(&sp, None).unwrap_or_else(|e| {
             out.problems.push(e.to_string());
             crate::enroll::prompts::default_prompts()
         });
         let script_len = script.len();
-        let pending = super::enroll::pending(&sp, script).unwrap_or_default();
+        // An unreadable manifest says nothing about what was recorded: no prompts offered.
+        let pending = if readable {
+            super::enroll::pending_in(&manifest, script)
+        } else {
+            Vec::new()
+        };
         let count = |part| {
             manifest
                 .iter()

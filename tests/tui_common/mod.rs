@@ -8,12 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const MINUTE: Duration = Duration::from_secs(60);
+#[path = "../enroll_common/mod.rs"]
+pub mod enroll_common;
+pub use enroll_common::{attune_ok, repo};
 
-/// A file or folder of the source tree.
-pub fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
+pub const MINUTE: Duration = Duration::from_secs(60);
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -190,24 +189,6 @@ pub fn step(screen: &str) -> Option<u64> {
     let at = screen.find("training ")? + "training ".len();
     let rest = &screen[at..];
     rest[..rest.find('/')?].trim().parse().ok()
-}
-
-/// Runs `attune --home HOME ARGS…` to completion, asserting success.
-pub fn attune_ok(home: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("ATTUNE_BASE")
-        .output()
-        .expect("runs attune");
-    assert!(
-        out.status.success(),
-        "attune {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Creates sample speaker `id` in `home` with its first `n` utterances (fewer utterances: a
