@@ -11,6 +11,7 @@ pub mod library;
 pub mod model;
 pub mod recognizer;
 pub mod serve;
+pub mod shipped;
 pub mod store;
 pub mod submodel;
 pub mod tensor_io;

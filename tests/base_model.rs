@@ -9,7 +9,6 @@ use attune::dataset::load_set;
 use attune::eval::{Normalizer, corpus, score};
 use attune::model::decode::{DecodeOptions, Stop};
 use attune::recognizer::Recognizer;
-use attune::workflow::workspace::shipped_base;
 
 fn recognizer() -> &'static Recognizer {
     static REC: OnceLock<Recognizer> = OnceLock::new();
@@ -224,4 +223,9 @@ fn eval_json_has_the_documented_shape_and_flags_bad_items() {
         );
     }
     assert_eq!(r["base"]["words"], 9); // "Go forward ten meters." + "Go somewhere and do something."
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

@@ -12,7 +12,6 @@ use attune::serve::synthetic;
 use attune::store::Home;
 use attune::submodel::{Kind, Spec};
 use attune::util::hash::sha256_hex;
-use attune::workflow::workspace::shipped_base;
 use candle_core::Device;
 
 fn attune(home: &Path, args: &[&str]) -> Output {
@@ -161,4 +160,9 @@ fn manifest_transcription_uses_each_speakers_newest_submodel() {
         rows.iter().all(|r| !r["text"].as_str().unwrap().is_empty()),
         "{out}"
     );
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

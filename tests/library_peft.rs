@@ -8,7 +8,6 @@ use attune::model::Whisper;
 use attune::serve::synthetic;
 use attune::submodel::peft::{self, PeftError};
 use attune::submodel::{Kind, Spec};
-use attune::workflow::workspace::shipped_base;
 use candle_core::Device;
 use safetensors::SafeTensors;
 
@@ -124,4 +123,9 @@ fn residual_submodels_have_no_peft_form() {
     let msg = err.to_string();
     assert!(msg.contains("bob-v1") && msg.contains("only LoRA"), "{msg}");
     assert!(!dir.path().join("out").exists(), "nothing written");
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

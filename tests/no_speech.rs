@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use attune::dataset::load_set;
 use attune::model::decode::{DecodeOptions, Transcript};
 use attune::recognizer::Recognizer;
-use attune::workflow::workspace::shipped_base;
 
 fn recognizer() -> &'static Recognizer {
     static REC: OnceLock<Recognizer> = OnceLock::new();
@@ -236,4 +235,9 @@ fn a_wav_declaring_1_hz_is_refused_with_its_name() {
     }
     w.finalize().unwrap();
     assert_eq!(attune::audio::read_wav(&ok).unwrap().len(), 16_000);
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

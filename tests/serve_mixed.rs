@@ -10,7 +10,6 @@ use attune::recognizer::Recognizer;
 use attune::serve::{SubmodelCache, synthetic, transcribe_mixed};
 use attune::store::Home;
 use attune::submodel::{Kind, Spec};
-use attune::workflow::workspace::shipped_base;
 use candle_core::Device;
 
 /// Real clips of 2.8–3.0 s: one encoder context, so they can share batches.
@@ -160,4 +159,9 @@ fn an_embedding_submodel_and_base_rows_share_a_batch() {
         let alone = rec.transcribe(&[a], sub.as_deref(), 1).unwrap().remove(0);
         assert_eq!(batched[i].tokens, alone.tokens, "row {i}");
     }
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

@@ -13,10 +13,7 @@ use candle_core::Device;
 #[test]
 fn deleting_a_speaker_removes_everything_of_theirs() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = Workspace::at(
-        Home::resolve(Some(dir.path())),
-        &attune::workflow::workspace::shipped_base(),
-    );
+    let ws = Workspace::at(Home::resolve(Some(dir.path())), &shipped_base());
     for id in ["ana", "ben"] {
         speakers::create(&ws, id, None, "", None, None).unwrap();
     }
@@ -92,4 +89,9 @@ fn deleting_a_speaker_removes_everything_of_theirs() {
         0,
         "the trash is emptied"
     );
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

@@ -17,8 +17,11 @@ use candle_core::Device;
 fn recognizer() -> Recognizer {
     let cfg = WhisperConfig::tiny_test();
     let model = Whisper::random(&cfg, 5, &Device::Cpu).unwrap();
-    let tok = Tokenizer::load(&attune::workflow::workspace::shipped_base().join("tokenizer.json"))
-        .unwrap();
+    let tok = Tokenizer::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/base/tiny.en/tokenizer.json"),
+    )
+    .unwrap();
     Recognizer {
         frontend: MelFrontend::new(cfg.n_mels),
         model,

@@ -9,10 +9,7 @@ use attune::workflow::Workspace;
 #[test]
 fn keys_are_answered_quickly_while_a_training_job_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = Workspace::at(
-        Home::resolve(Some(dir.path())),
-        &attune::workflow::workspace::shipped_base(),
-    );
+    let ws = Workspace::at(Home::resolve(Some(dir.path())), &shipped_base());
     seed_speaker(&ws, "tremor").unwrap();
     let l = key_latency(&ws, 40, 1000).unwrap();
     eprintln!(
@@ -25,4 +22,9 @@ fn keys_are_answered_quickly_while_a_training_job_runs() {
     assert_eq!(l.samples_ms.len(), 40);
     assert!(l.steps_seen >= 1, "the keys were pressed while steps ran");
     assert!(l.quantile(0.95) < 100.0, "p95 {:.1} ms", l.quantile(0.95));
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

@@ -1,6 +1,6 @@
 //! `attune bench …`: speed figures measured in one run and printed (never asserted in tests).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -14,7 +14,7 @@ use crate::workflow::Workspace;
 pub enum Command {
     /// Decode speed per clip (median/min/max wall, real-time factor), dynamic vs full context
     Decode {
-        /// Clips to time [default: the shipped sample_data/real]
+        /// Clips to time [default: the shipped real clips]
         #[arg(long, value_name = "PATH")]
         set: Option<PathBuf>,
         /// Timed runs per clip and mode (after one warm-up run)
@@ -67,10 +67,6 @@ struct ClipTiming {
     full: Timing,
 }
 
-fn shipped_clips() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/real")
-}
-
 pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
     let (set, runs, json) = match cmd {
         Command::Decode { set, runs, json } => (set, runs, json),
@@ -78,7 +74,10 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Train(args) => return super::bench_train::run(ws, args),
         Command::Personalize(args) => return super::bench_personalize::run(ws, args),
     };
-    let set = set.unwrap_or_else(shipped_clips);
+    let set = match set {
+        Some(s) => s,
+        None => ws.generic_dir()?,
+    };
     let (utts, _) = load_set(&set)?;
     let dynamic = ws.recognizer(false)?;
     let mut full = dynamic.clone();

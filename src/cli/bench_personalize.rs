@@ -46,26 +46,9 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         .home
         .ensure()
         .with_context(|| root.display().to_string())?;
-    let mut samples = scratch.clone();
-    if !args.speakers.is_empty() {
-        // Only the chosen sample speakers: a private folder of links to them.
-        let pick = root.join("chosen-samples");
-        std::fs::create_dir_all(&pick)?;
-        for id in &args.speakers {
-            let src = ws.samples.join(id);
-            anyhow::ensure!(
-                src.is_dir(),
-                "no sample speaker {id} in {}",
-                ws.samples.display()
-            );
-            let dst = pick.join(id);
-            if !dst.exists() {
-                std::os::unix::fs::symlink(&src, &dst)?;
-            }
-        }
-        samples.samples = pick;
-    }
-    enroll::add_samples(&samples, |id, n| eprintln!("imported {id}: {n} utterances"))?;
+    enroll::add_samples(&scratch, &args.speakers, |id, n| {
+        eprintln!("imported {id}: {n} utterances")
+    })?;
     let ids: Vec<String> = crate::workflow::speakers::summary(&scratch)
         .speakers
         .into_iter()

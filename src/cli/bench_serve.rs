@@ -3,7 +3,7 @@
 //! and submodel hot-load time (from disk and cached).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -69,8 +69,8 @@ impl Drop for TempHome {
 }
 
 /// The first `n` utterances of the sample speakers, round-robin across speakers.
-fn sample_audio(n: usize) -> anyhow::Result<Vec<Vec<f32>>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/speakers");
+fn sample_audio(ws: &Workspace, n: usize) -> anyhow::Result<Vec<Vec<f32>>> {
+    let root = ws.samples_dir()?;
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .with_context(|| format!("reading {}", root.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -118,7 +118,7 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         library::add(&home.0, &mut sub)?;
         ids.push(sub.meta.id);
     }
-    let clips = sample_audio(args.utterances)?;
+    let clips = sample_audio(ws, args.utterances)?;
     let audios: Vec<&[f32]> = clips.iter().map(Vec::as_slice).collect();
     let n = audios.len();
     let row_ids: Vec<Option<String>> = (0..n).map(|i| Some(ids[i % ids.len()].clone())).collect();

@@ -29,7 +29,7 @@ pub struct Args {
     /// Also time a full personalization (80 utterances, early stopping) of the first speaker
     #[arg(long)]
     personalize: bool,
-    /// Folder of sample speakers (each with a manifest.jsonl) [default: sample_data/speakers]
+    /// Folder of sample speakers (each with a manifest.jsonl) [default: the shipped sample speakers]
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     #[arg(long)]
@@ -89,10 +89,10 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
-    let dir = args
-        .data
-        .clone()
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/speakers"));
+    let dir = match &args.data {
+        Some(d) => d.clone(),
+        None => ws.samples_dir()?,
+    };
     let sets = sample_sets(&dir, 80)?;
     anyhow::ensure!(
         sets.len() >= args.speakers.max(1),

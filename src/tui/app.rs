@@ -227,7 +227,7 @@ pub struct App {
     pub base: Avail,
     pub audio: Avail,
     /// `Some(dir)` when sample speakers can be offered (the folder exists).
-    pub samples: Option<PathBuf>,
+    pub samples: bool,
     /// The first snapshot of the home has arrived.
     pub loaded: bool,
     pub importing: bool,
@@ -242,7 +242,7 @@ pub struct App {
 
 impl App {
     /// A fresh app; `train_steps` is the Train screen's initial step budget.
-    pub fn new(samples: Option<PathBuf>, train_steps: u64) -> Self {
+    pub fn new(samples: bool, train_steps: u64) -> Self {
         Self {
             screen: Screen::Speakers,
             speakers: Vec::new(),

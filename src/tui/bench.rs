@@ -42,7 +42,7 @@ type Frame = (Instant, bool, u64, bool);
 /// Creates speaker `id` in `home` from the sample folder `set` (for a bench or test home).
 pub fn seed_speaker(ws: &Workspace, id: &str) -> anyhow::Result<()> {
     crate::workflow::speakers::create(ws, id, None, "", None, None)?;
-    crate::workflow::enroll::import(ws, id, &ws.samples.join(id), |_| {})?;
+    crate::workflow::enroll::import(ws, id, &ws.samples_dir()?.join(id), |_| {})?;
     Ok(())
 }
 
@@ -78,7 +78,7 @@ pub fn key_latency(ws: &Workspace, keys: usize, steps: u64) -> anyhow::Result<La
         rt.block_on(async move {
             let (tx, rx) = mpsc::unbounded_channel();
             let worker = Worker::start(ws, tx);
-            let mut app = App::new(None, steps);
+            let mut app = App::new(false, steps);
             let term = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
             let mut events = Events::new(term, rx);
             let mut terminal = Terminal::new(TestBackend::new(120, 40))?;

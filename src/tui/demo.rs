@@ -254,7 +254,7 @@ pub fn resumed(app: &mut App) {
 
 /// The demo app on `screen`; `empty` shows a first start instead.
 pub fn app(screen: Screen, empty: bool) -> App {
-    let mut app = App::new(Some(PathBuf::from("sample_data/speakers")), 40);
+    let mut app = App::new(true, 40);
     let snap = if empty {
         Snapshot::default()
     } else {

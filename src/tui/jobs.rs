@@ -95,7 +95,7 @@ pub fn import(s: &Shared, speaker: &str, path: &Path) {
 
 /// Creates and fills each sample speaker not yet present.
 pub fn import_samples(s: &Shared) {
-    let r = enroll::add_samples(&s.ws, |_, _| refresh(s))
+    let r = enroll::add_samples(&s.ws, &[], |_, _| refresh(s))
         .map(|a| {
             format!(
                 "added {} sample speaker(s) with {} utterances; 3 trains, 4 compares",

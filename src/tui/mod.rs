@@ -101,10 +101,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let result = rt.block_on(async {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let worker = Worker::start(opts.workspace.clone(), tx);
-        let mut app = App::new(
-            Some(opts.workspace.samples.clone()).filter(|d| d.is_dir()),
-            opts.train_steps,
-        );
+        let mut app = App::new(!crate::shipped::SPEAKERS.files.is_empty(), opts.train_steps);
         let mut events = Events::new(ratatui::crossterm::event::EventStream::new(), rx);
         drive(&mut terminal, &mut app, &worker, &mut events, |_, _| {}).await
     });

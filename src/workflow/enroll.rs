@@ -91,27 +91,32 @@ pub struct SamplesAdded {
 /// home; `on_speaker(id, stored)` runs after each.
 pub fn add_samples(
     ws: &Workspace,
+    only: &[String],
     mut on_speaker: impl FnMut(&str, usize),
 ) -> Result<SamplesAdded> {
-    let dir = &ws.samples;
-    let mut ids: Vec<String> = std::fs::read_dir(dir)
-        .map_err(WorkflowError::io(dir))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().into_string().ok())
+    let ids: Vec<&str> = crate::shipped::SPEAKERS
+        .folders()
+        .into_iter()
+        .filter(|id| only.is_empty() || only.iter().any(|o| o == id))
         .collect();
-    ids.sort();
+    if let Some(missing) = only.iter().find(|o| !ids.contains(&o.as_str())) {
+        return Err(WorkflowError::Invalid(format!(
+            "no sample speaker {missing} (there are {})",
+            crate::shipped::SPEAKERS.folders().join(", ")
+        )));
+    }
+    let dir = ws.samples_dir()?;
     let store = SpeakerStore::new(&ws.home);
     let mut added = SamplesAdded {
         speakers: 0,
         utterances: 0,
     };
-    for id in &ids {
+    for &id in &ids {
         if store.open(id).is_ok() {
             continue;
         }
         let mut info = SpeakerInfo::new(id, None);
-        info.notes = "Simulated sample speaker (sample_data/speakers), not a real person".into();
+        info.notes = "Simulated sample speaker (shipped with attune), not a real person".into();
         store.create(&info)?;
         let report = import(ws, id, &dir.join(id), |item| {
             if let Err(e) = item {

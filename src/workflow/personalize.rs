@@ -441,7 +441,9 @@ fn save_results(
             .expect("config is a JSON object");
     let store = SpeakerStore::new(&ws.home);
     // Ordinary speech: the clips are read once, the base scored on them once per job.
-    let generic: Vec<(Vec<f32>, String)> = compare::load(ws, &TestSet::Path(ws.generic.clone()))
+    let generic: Vec<(Vec<f32>, String)> = ws
+        .generic_dir()
+        .and_then(|g| compare::load(ws, &TestSet::Path(g)))
         .map(|g| g.utts.into_iter().map(|(u, a)| (a, u.text)).collect())
         .unwrap_or_default();
     let mut generic_base = None;
@@ -529,7 +531,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ws = Workspace::at(
             crate::store::Home::resolve(Some(dir.path())),
-            &super::super::workspace::shipped_base(),
+            &crate::shipped::BASE.install(dir.path()).unwrap(),
         );
         crate::workflow::speakers::create(&ws, "s", None, "", None, None).unwrap();
         let sp = SpeakerStore::new(&ws.home).open("s").unwrap();

@@ -6,32 +6,17 @@ use std::path::{Path, PathBuf};
 use super::{Result, WorkflowError};
 use crate::model::decode::DecodeOptions;
 use crate::recognizer::Recognizer;
+use crate::shipped::{self, Part};
 use crate::store::Home;
 use crate::submodel::Submodel;
 
-/// The shipped default base, inside the source tree.
-pub fn shipped_base() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
-}
-
-/// The sample speakers shipped in the source tree.
-pub fn sample_speakers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/speakers")
-}
-
-/// Real, ordinary speech shipped with attune: every new submodel is also scored on it.
-pub fn generic_clips_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/real")
-}
-
-/// The home, the base choice, the sample speakers' folder and the ordinary-speech clips.
+/// The home and the base choice. The shipped base, sample speakers and ordinary-speech clips
+/// are carried in the binary and installed into the home on first use (`crate::shipped`).
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub home: Home,
     /// `--base`: a directory, or the name of a base imported into the home; `None`: shipped.
     pub base: Option<String>,
-    pub samples: PathBuf,
-    pub generic: PathBuf,
 }
 
 impl Workspace {
@@ -39,8 +24,6 @@ impl Workspace {
         Self {
             home: Home::resolve(home),
             base: base.map(str::to_string),
-            samples: sample_speakers_dir(),
-            generic: generic_clips_dir(),
         }
     }
 
@@ -49,9 +32,22 @@ impl Workspace {
         Self {
             home,
             base: Some(base_dir.to_string_lossy().into_owned()),
-            samples: sample_speakers_dir(),
-            generic: generic_clips_dir(),
         }
+    }
+
+    /// The shipped default base (installed into the home on first use).
+    pub fn shipped_base(&self) -> Result<PathBuf> {
+        install(&shipped::BASE, &self.home)
+    }
+
+    /// The sample speakers' folders (installed into the home on first use).
+    pub fn samples_dir(&self) -> Result<PathBuf> {
+        install(&shipped::SPEAKERS, &self.home)
+    }
+
+    /// Real, ordinary speech: every new submodel is also scored on it (installed on first use).
+    pub fn generic_dir(&self) -> Result<PathBuf> {
+        install(&shipped::CLIPS, &self.home)
     }
 
     /// The base directory: `--base` as an existing directory, else as a (checked) name under the
@@ -65,7 +61,7 @@ impl Workspace {
                 })?;
                 self.home.bases_dir().join(b)
             }
-            None => shipped_base(),
+            None => self.shipped_base()?,
         })
     }
 
@@ -104,4 +100,10 @@ impl Workspace {
             rec.model.device(),
         )?)
     }
+}
+
+/// Installs a shipped part into the home (created private if missing).
+fn install(part: &Part, home: &Home) -> Result<PathBuf> {
+    part.install(&home.root)
+        .map_err(WorkflowError::io(&home.root.join("shipped")))
 }

@@ -27,17 +27,29 @@ pub struct Tmux {
 impl Tmux {
     /// Starts `attune --home HOME ARGS…` with `env` set, in a session named after `name`.
     pub fn start(name: &str, home: &Path, args: &[&str], env: &[(&str, String)]) -> Self {
+        Self::start_program(name, &[env!("CARGO_BIN_EXE_attune")], home, args, env)
+    }
+
+    /// Like [`Tmux::start`] with another command line for attune (a copy of the binary, or
+    /// the binary under a tracer).
+    pub fn start_program(
+        name: &str,
+        program: &[&str],
+        home: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Self {
         let session = format!("attune-{name}-{}", std::process::id());
         // `exec env`: the pane's process is attune itself, so its pid is the pane's.
         let mut cmd = String::from("exec env -u ATTUNE_BASE -u ATTUNE_TRAIN_STEPS");
         for (k, v) in env {
             cmd.push_str(&format!(" {k}={}", quote(v)));
         }
-        cmd.push_str(&format!(
-            " {} --home {}",
-            quote(env!("CARGO_BIN_EXE_attune")),
-            quote(&home.display().to_string())
-        ));
+        for p in program {
+            cmd.push(' ');
+            cmd.push_str(&quote(p));
+        }
+        cmd.push_str(&format!(" --home {}", quote(&home.display().to_string())));
         for a in args {
             cmd.push(' ');
             cmd.push_str(&quote(a));

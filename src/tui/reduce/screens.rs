@@ -22,9 +22,7 @@ pub fn speakers(app: &mut App, act: Act) -> Option<Command> {
                 InputFor::NewSpeaker,
             );
         }
-        Act::AddSamples if app.samples.is_none() => {
-            app.error("no sample_data/speakers folder next to this build")
-        }
+        Act::AddSamples if !app.samples => app.error("this build carries no sample speakers"),
         Act::AddSamples if !app.importing => {
             app.importing = true;
             app.info("adding the sample speakers…");

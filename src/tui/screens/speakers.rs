@@ -102,15 +102,14 @@ fn welcome(app: &App, f: &mut Frame, area: Rect) {
         Line::raw("No speakers yet."),
         Line::raw(""),
     ];
-    if let Some(dir) = &app.samples {
+    if app.samples {
         lines.push(Line::from(vec![
             Span::styled(" a ", selected()),
             Span::raw(" add the 5 sample speakers (simulated accents, dysarthria-like"),
         ]));
-        lines.push(Line::raw(format!(
-            "     and tremor voices) from {}",
-            dir.display()
-        )));
+        lines.push(Line::raw(
+            "     and tremor voices), carried in this attune binary",
+        ));
         lines.push(Line::raw(
             "     — a demo runs end to end with no microphone.",
         ));
