@@ -308,10 +308,10 @@ pub fn import(
         });
     }
     let path = path_of(home, &id)?;
+    let _lock = lock(home)?;
     if path.exists() && !force {
         return Err(LibraryError::Exists { id, path });
     }
-    let _lock = lock(home)?;
     atomic::write_atomic(&path, &bytes).map_err(io(&path))?;
     Ok(Entry {
         id,
