@@ -60,6 +60,28 @@ fn the_shipped_base_transcribes_the_real_clips() {
     assert!(corpus_wer(&full) <= 0.10);
 }
 
+/// The int8 × int8 decoder keeps the real clips' transcripts: corpus WER within one word of the
+/// f32 base's. (Int8 in the encoder too costs 2 of the 99 words, so it is only a bench option.)
+#[test]
+fn int8_decoder_keeps_the_real_clips_transcripts() {
+    use attune::model::int8::Precision;
+    let f32_wer = corpus_wer(recognizer());
+    let rec = Recognizer::load_with(
+        &shipped_base(),
+        DecodeOptions::default(),
+        Precision::Int8Decoder,
+    )
+    .unwrap();
+    // 4 layers × (4 self + 4 cross + 2 MLP) matrices + the logits head.
+    assert_eq!(rec.model.weights.int8.len(), 41);
+    let wer = corpus_wer(&rec);
+    let one_word = 1.0 / 99.0;
+    assert!(
+        (wer - f32_wer).abs() <= one_word + 1e-9,
+        "WER {wer} vs f32 {f32_wer}"
+    );
+}
+
 #[test]
 fn the_jfk_clip_comes_out_verbatim() {
     let audio = attune::audio::read_wav(&real_dir().join("jfk.wav")).unwrap();

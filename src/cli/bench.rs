@@ -8,6 +8,9 @@ use serde::Serialize;
 
 use crate::dataset::load_set;
 use crate::features::SAMPLE_RATE;
+use crate::model::decode::DecodeOptions;
+use crate::model::int8::Precision;
+use crate::recognizer::Recognizer;
 use crate::workflow::Workspace;
 
 #[derive(clap::Subcommand)]
@@ -20,6 +23,9 @@ pub enum Command {
         /// Timed runs per clip and mode (after one warm-up run)
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Which base matrices multiply in int8 (f32: none)
+        #[arg(long, value_enum, default_value_t = Precision::default())]
+        precision: Precision,
         #[arg(long)]
         json: bool,
     },
@@ -68,8 +74,13 @@ struct ClipTiming {
 }
 
 pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
-    let (set, runs, json) = match cmd {
-        Command::Decode { set, runs, json } => (set, runs, json),
+    let (set, runs, precision, json) = match cmd {
+        Command::Decode {
+            set,
+            runs,
+            precision,
+            json,
+        } => (set, runs, precision, json),
         Command::Serve(args) => return super::bench_serve::run(ws, args),
         Command::Train(args) => return super::bench_train::run(ws, args),
         Command::Personalize(args) => return super::bench_personalize::run(ws, args),
@@ -79,14 +90,14 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
         None => ws.generic_dir()?,
     };
     let (utts, _) = load_set(&set)?;
-    let dynamic = ws.recognizer(false)?;
+    let dynamic = Recognizer::load_with(&ws.base_dir()?, DecodeOptions::default(), precision)?;
     let mut full = dynamic.clone();
     full.options.full_context = true;
     let mut rows = Vec::new();
     for u in utts {
         let audio = crate::audio::read_wav(&u.audio)?;
         let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
-        let time = |rec: &crate::recognizer::Recognizer| -> anyhow::Result<(Timing, String)> {
+        let time = |rec: &Recognizer| -> anyhow::Result<(Timing, String)> {
             let mut text = rec.transcribe(&[&audio], None, 1)?.remove(0).text; // warm-up
             let mut walls = Vec::with_capacity(runs);
             for _ in 0..runs.max(1) {

@@ -114,7 +114,7 @@ impl Decoder {
             .collect::<Result<_>>()?;
         let embed = w.get("model.decoder.embed_tokens.weight")?;
         Ok(Self {
-            out: Linear::new(embed.clone(), None),
+            out: Linear::of(w, "model.decoder.embed_tokens.weight", None)?,
             embed,
             positions: w.get("model.decoder.embed_positions.weight")?,
             blocks,

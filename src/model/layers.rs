@@ -1,6 +1,7 @@
 //! Building blocks shared by the encoder and decoder: linear, layer norm, attention, MLP, and the
 //! adapter hook points (`Hooks`) where a submodel plugs into the frozen base.
 
+use candle_core::quantized::QMatMul;
 use candle_core::{D, Result, Tensor};
 use candle_nn::Module;
 
@@ -86,33 +87,60 @@ impl LayerNorm {
     }
 }
 
-/// `y = x Wᵀ + b` on frozen weights.
+/// `y = x Wᵀ + b` on frozen weights; int8 × int8 at inference where the base has a Q8_0 copy.
 #[derive(Clone, Debug)]
-pub struct Linear(candle_nn::Linear);
+pub struct Linear {
+    f32: candle_nn::Linear,
+    int8: Option<QMatMul>,
+}
 
 impl Linear {
-    /// Wraps an existing weight `[out, in]` (e.g. the tied output projection).
+    /// A plain f32 linear on `weight: [out, in]`.
     pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
-        Self(candle_nn::Linear::new(weight, bias))
+        Self {
+            f32: candle_nn::Linear::new(weight, bias),
+            int8: None,
+        }
+    }
+
+    /// Wraps the weight `name` `[out, in]` of `w` (e.g. the tied output projection).
+    pub fn of(w: &Weights, name: &str, bias: Option<Tensor>) -> Result<Self> {
+        Ok(Self {
+            f32: candle_nn::Linear::new(w.get(name)?, bias),
+            int8: w
+                .int8
+                .get(name)
+                .cloned()
+                .map(QMatMul::from_arc)
+                .transpose()?,
+        })
     }
 
     pub fn load(w: &Weights, prefix: &str, bias: bool) -> Result<Self> {
-        let weight = w.get(&format!("{prefix}.weight"))?;
         let bias = if bias {
             Some(w.get(&format!("{prefix}.bias"))?)
         } else {
             None
         };
-        Ok(Self(candle_nn::Linear::new(weight, bias)))
+        Self::of(w, &format!("{prefix}.weight"), bias)
     }
 
     /// `x Wᵀ + b`. When `x` carries gradient (training), the product runs as [`FrozenLinear`] so
-    /// that backward computes only the input gradient, not a wasted one for the frozen weight.
+    /// that backward computes only the input gradient, not a wasted one for the frozen weight;
+    /// otherwise in int8 when the weight has a Q8_0 copy, else as one f32 GEMM.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if x.track_op() {
-            x.contiguous()?.apply_op1(FrozenLinear(self.0.clone()))
-        } else {
-            gemm_rows(&self.0, x)
+            return x.contiguous()?.apply_op1(FrozenLinear(self.f32.clone()));
+        }
+        match &self.int8 {
+            Some(q) => {
+                let y = q.forward(&x.contiguous()?)?;
+                match self.f32.bias() {
+                    Some(b) => y.broadcast_add(b),
+                    None => Ok(y),
+                }
+            }
+            None => gemm_rows(&self.f32, x),
         }
     }
 }

@@ -107,6 +107,7 @@ pub fn weights_from_raw(
     );
     Ok(Weights {
         tensors,
+        int8: Default::default(),
         device: dev.clone(),
     })
 }

@@ -16,10 +16,12 @@ pub const BASE_FORMAT: &str = "attune-base/1";
 const SCALE_SUFFIX: &str = ".__scale";
 const META_KEY: &str = "attune_base";
 
-/// Named f32 tensors of a base model (HF Whisper names).
+/// Named f32 tensors of a base model (HF Whisper names), and the Q8_0 copies of the matrices
+/// that run int8 × int8 at inference (`super::int8`).
 #[derive(Clone)]
 pub struct Weights {
     pub tensors: HashMap<String, Tensor>,
+    pub int8: HashMap<String, std::sync::Arc<candle_core::quantized::QTensor>>,
     pub device: Device,
 }
 
@@ -163,6 +165,7 @@ pub fn decode_base(
     tensors.insert("model.encoder.embed_positions.weight".into(), pos);
     let weights = Weights {
         tensors,
+        int8: HashMap::new(),
         device: device.clone(),
     };
     Ok((cfg, weights))
