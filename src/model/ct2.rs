@@ -18,7 +18,8 @@ pub const BINARY_VERSION: u32 = 6;
 pub const WHISPER_SPEC: &str = "WhisperSpec";
 pub const WHISPER_REVISION: u32 = 3;
 /// The decoder's output projection is stored once, as the token embedding.
-pub const PROJECTION_ALIAS: (&str, &str) = ("decoder/projection/weight", "decoder/embeddings/weight");
+pub const PROJECTION_ALIAS: (&str, &str) =
+    ("decoder/projection/weight", "decoder/embeddings/weight");
 
 fn bad(file: &Path, what: impl Into<String>) -> ModelError {
     ModelError::BadFile {
@@ -59,7 +60,10 @@ pub fn layout(n_enc: usize, n_dec: usize) -> Vec<Ct2Var> {
     let fused = |v: &mut Vec<Ct2Var>, c: &str, h: &str, projs: &[&str]| {
         v.push(Ct2Var {
             name: format!("{c}/weight"),
-            parts: projs.iter().map(|p| Some(format!("{h}.{p}.weight"))).collect(),
+            parts: projs
+                .iter()
+                .map(|p| Some(format!("{h}.{p}.weight")))
+                .collect(),
         });
         v.push(Ct2Var {
             name: format!("{c}/bias"),
@@ -178,7 +182,9 @@ pub fn split(var: &Ct2Var, t: &RawTensor) -> Vec<(String, RawTensor)> {
 /// Stacks `var`'s HF parts from `hf` (zero blocks shaped like the first present part).
 pub fn fuse(var: &Ct2Var, hf: &Tensors) -> Result<RawTensor, String> {
     let present = var.parts.iter().flatten().next().ok_or("no parts")?;
-    let like = hf.get(present).ok_or_else(|| format!("missing {present}"))?;
+    let like = hf
+        .get(present)
+        .ok_or_else(|| format!("missing {present}"))?;
     let mut shape = like.shape.clone();
     shape[0] *= var.parts.len();
     let mut data = Vec::with_capacity(shape.iter().product());
@@ -269,7 +275,10 @@ pub fn quantize_int8(t: &RawTensor) -> (Vec<i8>, Vec<f32>) {
         let amax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
         let s = if amax > 0.0 { 127.0 / amax } else { 1.0 };
         scales.push(s);
-        q.extend(row.iter().map(|v| (v * s).round().clamp(-127.0, 127.0) as i8));
+        q.extend(
+            row.iter()
+                .map(|v| (v * s).round().clamp(-127.0, 127.0) as i8),
+        );
     }
     (q, scales)
 }
@@ -400,7 +409,9 @@ pub fn parse(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
         .cloned()
         .collect();
     for s in scales {
-        let scale = out.remove(&s).unwrap_or_else(|| unreachable!("listed above"));
+        let scale = out
+            .remove(&s)
+            .unwrap_or_else(|| unreachable!("listed above"));
         let w = s.trim_end_matches("_scale");
         let w = out
             .get_mut(w)
@@ -470,7 +481,12 @@ mod tests {
             ),
         ];
         vars.push(Variable::scalar_i16("x/num_heads", 6));
-        let bytes = encode(WHISPER_SPEC, WHISPER_REVISION, &vars, &[("y/weight", "x/weight")]);
+        let bytes = encode(
+            WHISPER_SPEC,
+            WHISPER_REVISION,
+            &vars,
+            &[("y/weight", "x/weight")],
+        );
         let back = parse(&bytes, Path::new("mem")).unwrap();
         assert!(!back.contains_key("x/weight_scale"));
         assert_eq!(back["x/num_heads"].data, vec![6.0]);

@@ -8,9 +8,9 @@ use half::{bf16, f16};
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 
-use super::{ModelError, ct2};
 use super::config::{SpecialTokens, WhisperConfig};
 use super::weights::{Precision, RawTensor, encode_base_as, model_file, tokenizer_file};
+use super::{ModelError, ct2};
 
 type Tensors = BTreeMap<String, RawTensor>;
 
