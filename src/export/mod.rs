@@ -65,6 +65,15 @@ impl Format {
         }
     }
 
+    /// A destination name suggested for submodel `id`.
+    pub fn default_dest(self, id: &str) -> String {
+        match self {
+            Format::File => format!("{id}.safetensors"),
+            Format::Ggml => format!("ggml-{id}.bin"),
+            other => format!("{id}-{other}"),
+        }
+    }
+
     /// What the destination is.
     pub fn dest_kind(self) -> &'static str {
         match self {
