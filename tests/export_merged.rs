@@ -127,19 +127,20 @@ fn merged_weights_are_base_plus_the_lora_update_and_compute_the_same() {
         let target = export::merge::hf_weight(stem).unwrap();
         let (w0, w1) = (&base[&target], &merged.tensors[&target]);
         let (d_out, d_in) = (w0.shape[0], w0.shape[1]);
-        for o in 0..d_out {
-            for i in 0..d_in {
-                let delta: f64 = (0..a[0].len())
-                    .map(|k| a[i][k] as f64 * b[k][o] as f64)
-                    .sum::<f64>()
-                    * scale;
-                let want = w0.data[o * d_in + i] as f64 + delta;
-                let got = w1.data[o * d_in + i] as f64;
-                assert!(
-                    (want - got).abs() < 1e-5,
-                    "{target}[{o},{i}]: {got} vs {want}"
-                );
-            }
+        let pairs = (0..d_out).flat_map(|o| (0..d_in).map(move |i| (o, i)));
+        for (o, i) in pairs {
+            let delta: f64 = a[i]
+                .iter()
+                .zip(&b)
+                .map(|(x, b_row)| *x as f64 * b_row[o] as f64)
+                .sum::<f64>()
+                * scale;
+            let want = w0.data[o * d_in + i] as f64 + delta;
+            let got = w1.data[o * d_in + i] as f64;
+            assert!(
+                (want - got).abs() < 1e-5,
+                "{target}[{o},{i}]: {got} vs {want}"
+            );
         }
         assert!(max_diff(&w0.data, &w1.data) > 1e-3, "{target} changed");
         adapted += 1;
