@@ -109,7 +109,7 @@ def main():
                                "--json", "--no-stock"))
     eval_s = time.perf_counter() - t0
     ids = [u["id"] for u in report["utterances"]]
-    spk_dir = os.path.join(args.home, "speakers", args.speaker)
+    spk_dir = os.path.join(args.home, "speakers", args.speaker, "recordings")
     items = [(uid, read_wav(os.path.join(spk_dir, uid + ".wav"))) for uid in ids]
     rows = [("attune base", "int8 rows→f32", report["base"], None),
             ("attune base + submodel", "int8 rows→f32", report["submodel"], None)]
