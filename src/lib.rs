@@ -6,6 +6,7 @@ pub mod cli;
 pub mod dataset;
 pub mod enroll;
 pub mod eval;
+pub mod export;
 pub mod features;
 pub mod library;
 pub mod model;

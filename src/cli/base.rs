@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::model::import::{import_dir, write_base};
+use crate::model::import::{import_dir, write_base_as};
+use crate::model::weights::Precision;
 use crate::workflow::Workspace;
 
 #[derive(clap::Subcommand)]
@@ -21,6 +22,10 @@ pub enum Command {
         /// Output directory [default: <home>/bases/<name>]
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// How matrices are stored: int8 rows (smallest; what the shipped base uses), or f16 /
+        /// f32 (keep a merged submodel's small weight changes exactly)
+        #[arg(long, value_enum, default_value_t = Precision::Int8)]
+        precision: Precision,
     },
     /// Print the chosen base's configuration and hash
     Info,
@@ -28,7 +33,12 @@ pub enum Command {
 
 pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Import { path, name, out } => {
+        Command::Import {
+            path,
+            name,
+            out,
+            precision,
+        } => {
             let name = name.unwrap_or_else(|| {
                 path.file_name()
                     .map_or("base".into(), |n| n.to_string_lossy().into_owned())
@@ -41,11 +51,11 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
                     ws.home.bases_dir().join(&name)
                 }
             };
-            let file = write_base(&imported, &out)?;
+            let file = write_base_as(&imported, &out, precision)?;
             let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             let c = &imported.config;
             println!(
-                "imported {name}: {}+{} layers, d={}, vocab {} → {} ({:.1} MiB)",
+                "imported {name}: {}+{} layers, d={}, vocab {}, {precision} → {} ({:.1} MiB)",
                 c.n_audio_layer,
                 c.n_text_layer,
                 c.n_audio_state,

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use crate::eval::{CorpusScore, Normalizer};
 use crate::workflow::Workspace;
-use crate::workflow::compare::{Part, Report, TestSet, evaluate, load};
+use crate::workflow::compare::{Part, Report, TestSet, evaluate, load, score_hypotheses};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,6 +44,10 @@ pub struct Args {
     /// Utterances decoded together (batches never mix encoder context lengths)
     #[arg(long, default_value_t = 8)]
     batch: usize,
+    /// Score another engine's output instead of transcribing: JSON lines {"id", "text"} (ids as
+    /// in `--json`'s utterances); prints its corpus score with attune's normaliser
+    #[arg(long, value_name = "FILE", conflicts_with = "submodel")]
+    hypotheses: Option<PathBuf>,
 }
 
 pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
@@ -67,6 +71,43 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
     }
     anyhow::ensure!(!loaded.utts.is_empty(), "{name}: no usable utterances");
+    let norm = if args.no_normalize {
+        Normalizer::none()
+    } else {
+        Normalizer::english()
+    };
+    if let Some(file) = &args.hypotheses {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let mut hyps = std::collections::HashMap::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .with_context(|| format!("{} line {}", file.display(), n + 1))?;
+            let (Some(id), Some(t)) = (v["id"].as_str(), v["text"].as_str()) else {
+                anyhow::bail!(
+                    "{} line {}: needs \"id\" and \"text\"",
+                    file.display(),
+                    n + 1
+                );
+            };
+            hyps.insert(id.to_string(), t.to_string());
+        }
+        let c = score_hypotheses(&loaded.utts, &hyps, &norm)?;
+        if args.json {
+            let out = serde_json::json!({ "hypotheses": c, "utterances": loaded.utts.len(),
+                "normalizer": if norm.enabled { "english" } else { "none" } });
+            println!("{out}");
+        } else {
+            println!("{} utterances of {name}", loaded.utts.len());
+            print_header();
+            print_score("hypotheses", &c);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let rec = ws.recognizer(args.full_context)?;
     let sub = args
         .submodel
@@ -76,11 +117,6 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("submodel {id}"))
         })
         .transpose()?;
-    let norm = if args.no_normalize {
-        Normalizer::none()
-    } else {
-        Normalizer::english()
-    };
     let mut report = evaluate(
         &rec,
         sub.as_ref(),
@@ -100,6 +136,20 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn print_header() {
+    println!(
+        "{:<10} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6}",
+        "system", "WER", "CER", "words", "sub", "del", "ins"
+    );
+}
+
+fn print_score(name: &str, c: &CorpusScore) {
+    println!(
+        "{name:<10} {:>7.4} {:>7.4} {:>7} {:>6} {:>6} {:>6}",
+        c.wer, c.cer, c.words, c.sub, c.del, c.ins
+    );
 }
 
 fn print_table(r: &Report) {
@@ -128,16 +178,8 @@ fn print_table(r: &Report) {
         r.normalizer,
         r.utterances.len()
     );
-    println!(
-        "{:<10} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6}",
-        "system", "WER", "CER", "words", "sub", "del", "ins"
-    );
-    let line = |name: &str, c: &CorpusScore| {
-        println!(
-            "{name:<10} {:>7.4} {:>7.4} {:>7} {:>6} {:>6} {:>6}",
-            c.wer, c.cer, c.words, c.sub, c.del, c.ins
-        );
-    };
+    print_header();
+    let line = print_score;
     if let Some(s) = &r.stock {
         line("stock", s);
     }

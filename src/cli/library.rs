@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use crate::export::{Format, Precision};
 use crate::library::{self, Entry};
 use crate::model::weights::model_file;
-use crate::submodel::peft;
 use crate::util::hash::sha256_hex;
-use crate::workflow::Workspace;
+use crate::workflow::{Workspace, export};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -24,13 +24,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write a submodel to FILE (one self-contained file), or a PEFT directory with --format peft
+    /// Write a submodel to DEST: attune's own file (default), a PEFT adapter, or — LoRA
+    /// submodels — the base with the submodel merged in, for faster-whisper (ct2),
+    /// whisper.cpp (ggml) or Hugging Face transformers (hf)
     Export {
         id: String,
-        /// Destination file (or directory) for `file`; directory for `peft`
+        /// Destination: a file or existing folder (file), a file (ggml), a folder (peft, ct2, hf)
         dest: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::File)]
         format: Format,
+        /// Weights of a merged export: f16, int8 (ct2: per-row int8; ggml: q8_0) or f32 (hf: f16
+        /// or f32)
+        #[arg(long, value_enum, default_value_t = Precision::F16)]
+        precision: Precision,
         /// Hugging Face id of the base for adapter_config.json [default: from the base name,
         /// e.g. openai/whisper-tiny.en]
         #[arg(long, value_name = "HF_ID")]
@@ -45,15 +51,6 @@ pub enum Command {
     },
     /// Remove a submodel and every file belonging to it
     Rm { id: String },
-}
-
-/// Export formats.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// attune's own file: weights + metadata + checksum, importable with `library import`
-    File,
-    /// Hugging Face PEFT (LoRA submodels): adapter_config.json + adapter_model.safetensors
-    Peft,
 }
 
 /// `YYYY-MM-DD HH:MM` (UTC) of seconds since the Unix epoch.
@@ -185,22 +182,22 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
             id,
             dest,
             format,
+            precision,
             hf_base,
-        } => match format {
-            Format::File => {
-                let path = library::export(home, &id, &dest)?;
-                println!("exported {id} → {}", path.display());
+        } => {
+            let req = export::Request {
+                id,
+                dest,
+                format,
+                precision,
+                hf_base,
+            };
+            let done = export::export(ws, &req)?;
+            println!("{}", done.summary);
+            for f in &done.files {
+                println!("  {}", f.display());
             }
-            Format::Peft => {
-                let sub = library::load(home, &id, None, &candle_core::Device::Cpu)?;
-                let files = peft::export_peft(&sub, &dest, hf_base.as_deref())?;
-                println!(
-                    "exported {id} (PEFT LoRA) → {}, {}",
-                    files[0].display(),
-                    files[1].display()
-                );
-            }
-        },
+        }
         Command::Import { file, force } => {
             let base = base_hash(ws)?;
             let e = library::import(home, &file, Some(&base), force)?;

@@ -8,9 +8,9 @@ use half::{bf16, f16};
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 
-use super::ModelError;
 use super::config::{SpecialTokens, WhisperConfig};
-use super::weights::{RawTensor, encode_base, model_file, tokenizer_file};
+use super::weights::{Precision, RawTensor, encode_base_as, model_file, tokenizer_file};
+use super::{ModelError, ct2};
 
 type Tensors = BTreeMap<String, RawTensor>;
 
@@ -56,10 +56,20 @@ pub fn import_dir(dir: &Path, name: &str) -> Result<Imported, ModelError> {
     })
 }
 
-/// Writes `imported` into `out` (`model.safetensors` + `tokenizer.json`); returns the model path.
+/// Writes `imported` into `out` (`model.safetensors` + `tokenizer.json`) with int8 matrices;
+/// returns the model path.
 pub fn write_base(imported: &Imported, out: &Path) -> Result<PathBuf, ModelError> {
+    write_base_as(imported, out, Precision::Int8)
+}
+
+/// Writes `imported` into `out` with its matrices stored at `precision`.
+pub fn write_base_as(
+    imported: &Imported,
+    out: &Path,
+    precision: Precision,
+) -> Result<PathBuf, ModelError> {
     crate::util::atomic::create_private_dir_all(out).map_err(|e| ModelError::io(out, e))?;
-    let bytes = encode_base(&imported.config, &imported.tensors)?;
+    let bytes = encode_base_as(&imported.config, &imported.tensors, precision)?;
     let model = model_file(out);
     crate::util::atomic::write_atomic(&model, &bytes).map_err(|e| ModelError::io(&model, e))?;
     let tok = tokenizer_file(out);
@@ -110,255 +120,34 @@ fn ids(v: &Value) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// Cursor over CTranslate2's little-endian binary layout.
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-    file: &'a Path,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len());
-        let end = end.ok_or_else(|| bad(self.file, format!("truncated at byte {}", self.pos)))?;
-        let s = &self.b[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-    fn u8(&mut self) -> Result<u8, ModelError> {
-        Ok(self.take(1)?[0])
-    }
-    fn u16(&mut self) -> Result<u16, ModelError> {
-        let s = self.take(2)?;
-        Ok(u16::from_le_bytes([s[0], s[1]]))
-    }
-    fn u32(&mut self) -> Result<u32, ModelError> {
-        let s = self.take(4)?;
-        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn string(&mut self) -> Result<String, ModelError> {
-        let n = self.u16()? as usize;
-        let s = self.take(n)?;
-        Ok(String::from_utf8_lossy(s)
-            .trim_end_matches('\0')
-            .to_string())
-    }
-}
-
-/// Parses `model.bin` (CTranslate2 spec version ≤ 6) into name → f32 tensor, resolving aliases.
-pub fn parse_ct2(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
-    let mut r = Reader {
-        b: bytes,
-        pos: 0,
-        file,
-    };
-    let version = r.u32()?;
-    if !(5..=6).contains(&version) {
-        return Err(bad(
-            file,
-            format!("CTranslate2 binary version {version} is not supported"),
-        ));
-    }
-    let _spec = r.string()?;
-    let _revision = r.u32()?;
-    let count = r.u32()?;
-    let mut out = Tensors::new();
-    for _ in 0..count {
-        let name = r.string()?;
-        let rank = r.u8()? as usize;
-        let shape = (0..rank)
-            .map(|_| r.u32().map(|d| d as usize))
-            .collect::<Result<Vec<_>, _>>()?;
-        let dtype = r.u8()?;
-        let nbytes = r.u32()? as usize;
-        let raw = r.take(nbytes)?;
-        let data: Vec<f32> = match dtype {
-            0 => crate::tensor_io::f32s(raw),
-            1 => raw.iter().map(|&b| b as i8 as f32).collect(),
-            2 => raw
-                .chunks_exact(2)
-                .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32)
-                .collect(),
-            3 => raw
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
-                .collect(),
-            4 => raw
-                .chunks_exact(2)
-                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            5 => raw
-                .chunks_exact(2)
-                .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            d => return Err(bad(file, format!("{name}: unknown dtype {d}"))),
-        };
-        if name.ends_with("weight_scale") {
-            return Err(bad(
-                file,
-                "int8-quantized CTranslate2 models are not supported; convert with --quantization float16",
-            ));
-        }
-        out.insert(name, RawTensor { shape, data });
-    }
-    if r.pos < bytes.len() {
-        let aliases = r.u32()?;
-        for _ in 0..aliases {
-            let alias = r.string()?;
-            let target = r.string()?;
-            if let Some(t) = out.get(&target).cloned() {
-                out.insert(alias, t);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Splits a fused `[n·d, d]` (or `[n·d]`) tensor into `n` equal parts along the first axis.
-fn split_rows(t: &RawTensor, n: usize) -> Vec<RawTensor> {
-    let rows = t.shape[0] / n;
-    let cols: usize = t.shape[1..].iter().product();
-    let mut shape = t.shape.clone();
-    shape[0] = rows;
-    t.data
-        .chunks(rows * cols)
-        .map(|c| RawTensor {
-            shape: shape.clone(),
-            data: c.to_vec(),
-        })
-        .collect()
-}
-
+/// Converts CTranslate2 variables (see [`ct2::layout`]) into HF tensors and a config.
 fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
     let get = |k: &str| {
         src.get(k)
             .ok_or_else(|| bad(file, format!("missing variable {k}")))
     };
     let scalar = |k: &str| -> Result<usize, ModelError> { Ok(get(k)?.data[0] as usize) };
-    let mut out = Tensors::new();
-    let mut put = |k: String, t: RawTensor| {
-        out.insert(k, t);
-    };
     let count = |stack: &str| {
         (0..)
             .take_while(|i| src.contains_key(&format!("{stack}/layer_{i}/ffn/linear_0/weight")))
             .count()
     };
     let (n_enc, n_dec) = (count("encoder"), count("decoder"));
-    for conv in ["conv1", "conv2"] {
-        for p in ["weight", "bias"] {
-            put(
-                format!("model.encoder.{conv}.{p}"),
-                get(&format!("encoder/{conv}/{p}"))?.clone(),
-            );
-        }
+    let mut out = Tensors::new();
+    for var in ct2::layout(n_enc, n_dec) {
+        out.extend(ct2::split(&var, get(&var.name)?));
     }
-    let ln =
-        |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str| -> Result<(), ModelError> {
-            put(
-                format!("{to}.weight"),
-                get(&format!("{from}/gamma"))?.clone(),
-            );
-            put(format!("{to}.bias"), get(&format!("{from}/beta"))?.clone());
-            Ok(())
-        };
-    let lin =
-        |put: &mut dyn FnMut(String, RawTensor), from: &str, to: &str| -> Result<(), ModelError> {
-            put(
-                format!("{to}.weight"),
-                get(&format!("{from}/weight"))?.clone(),
-            );
-            put(format!("{to}.bias"), get(&format!("{from}/bias"))?.clone());
-            Ok(())
-        };
-    // Splits a fused projection into the named HF projections (k has no bias in Whisper).
-    let fused = |put: &mut dyn FnMut(String, RawTensor),
-                 from: &str,
-                 to: &str,
-                 names: &[&str]|
-     -> Result<(), ModelError> {
-        let w = split_rows(get(&format!("{from}/weight"))?, names.len());
-        let b = split_rows(get(&format!("{from}/bias"))?, names.len());
-        for ((n, w), b) in names.iter().zip(w).zip(b) {
-            put(format!("{to}.{n}.weight"), w);
-            if *n != "k_proj" {
-                put(format!("{to}.{n}.bias"), b);
-            }
-        }
-        Ok(())
-    };
-    for (stack, n) in [("encoder", n_enc), ("decoder", n_dec)] {
-        for i in 0..n {
-            let (c, h) = (
-                format!("{stack}/layer_{i}"),
-                format!("model.{stack}.layers.{i}"),
-            );
-            fused(
-                &mut put,
-                &format!("{c}/self_attention/linear_0"),
-                &format!("{h}.self_attn"),
-                &["q_proj", "k_proj", "v_proj"],
-            )?;
-            lin(
-                &mut put,
-                &format!("{c}/self_attention/linear_1"),
-                &format!("{h}.self_attn.out_proj"),
-            )?;
-            ln(
-                &mut put,
-                &format!("{c}/self_attention/layer_norm"),
-                &format!("{h}.self_attn_layer_norm"),
-            )?;
-            lin(&mut put, &format!("{c}/ffn/linear_0"), &format!("{h}.fc1"))?;
-            lin(&mut put, &format!("{c}/ffn/linear_1"), &format!("{h}.fc2"))?;
-            ln(
-                &mut put,
-                &format!("{c}/ffn/layer_norm"),
-                &format!("{h}.final_layer_norm"),
-            )?;
-            if stack == "decoder" {
-                lin(
-                    &mut put,
-                    &format!("{c}/attention/linear_0"),
-                    &format!("{h}.encoder_attn.q_proj"),
-                )?;
-                fused(
-                    &mut put,
-                    &format!("{c}/attention/linear_1"),
-                    &format!("{h}.encoder_attn"),
-                    &["k_proj", "v_proj"],
-                )?;
-                lin(
-                    &mut put,
-                    &format!("{c}/attention/linear_2"),
-                    &format!("{h}.encoder_attn.out_proj"),
-                )?;
-                ln(
-                    &mut put,
-                    &format!("{c}/attention/layer_norm"),
-                    &format!("{h}.encoder_attn_layer_norm"),
-                )?;
-            }
-        }
-        ln(
-            &mut put,
-            &format!("{stack}/layer_norm"),
-            &format!("model.{stack}.layer_norm"),
-        )?;
-    }
-    let emb = get("decoder/embeddings/weight")?.clone();
-    let pos = get("decoder/position_encodings/encodings")?.clone();
+    let emb = get("decoder/embeddings/weight")?;
     let conv1 = get("encoder/conv1/weight")?;
-    let d = conv1.shape[0];
     let cfg = WhisperConfig {
         name: String::new(),
         n_mels: conv1.shape[1],
         n_audio_ctx: get("encoder/position_encodings/encodings")?.shape[0],
-        n_audio_state: d,
+        n_audio_state: conv1.shape[0],
         n_audio_head: scalar("encoder/num_heads")?,
         n_audio_layer: n_enc,
         n_vocab: emb.shape[0],
-        n_text_ctx: pos.shape[0],
+        n_text_ctx: get("decoder/position_encodings/encodings")?.shape[0],
         n_text_state: emb.shape[1],
         n_text_head: scalar("decoder/num_heads")?,
         n_text_layer: n_dec,
@@ -366,8 +155,6 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
         suppress: vec![],
         suppress_at_begin: vec![],
     };
-    put("model.decoder.embed_tokens.weight".into(), emb);
-    put("model.decoder.embed_positions.weight".into(), pos);
     Ok((cfg, out))
 }
 
@@ -386,7 +173,7 @@ fn placeholder_tokens() -> SpecialTokens {
 fn read_ct2(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
     let file = dir.join("model.bin");
     let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
-    let (mut cfg, tensors) = ct2_to_hf(&parse_ct2(&bytes, &file)?, &file)?;
+    let (mut cfg, tensors) = ct2_to_hf(&ct2::parse(&bytes, &file)?, &file)?;
     let cfg_path = dir.join("config.json");
     if let Ok(text) = std::fs::read(&cfg_path) {
         let v: Value = serde_json::from_slice(&text).map_err(|e| bad(&cfg_path, e.to_string()))?;

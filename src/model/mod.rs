@@ -2,6 +2,7 @@
 //! with submodel hook points, tokenizer and the greedy decode loop.
 
 pub mod config;
+pub mod ct2;
 pub mod decode;
 pub mod decoder;
 pub mod encoder;

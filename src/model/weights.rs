@@ -1,5 +1,6 @@
 //! The project's base-model format: HF Whisper key names in one safetensors file, 2-D matrices as
-//! int8 with one f32 scale per row (dequantized to f32 at load), config in the header metadata.
+//! int8 with one f32 scale per row (or f16 / f32 when imported so), dequantized to f32 at load,
+//! config in the header metadata.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -47,8 +48,33 @@ impl RawTensor {
     }
 }
 
-/// Whether a tensor is stored quantized: every matrix (vectors stay f32).
-fn quantize_it(t: &RawTensor) -> bool {
+/// How matrices are stored: in a base file (`base import --precision`) or an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Precision {
+    /// 32-bit floats
+    #[value(alias = "float32")]
+    F32,
+    /// 16-bit floats
+    #[default]
+    #[value(alias = "float16")]
+    F16,
+    /// 8-bit integers with one scale per row (ggml: q8_0 blocks of 32)
+    #[value(alias = "q8_0")]
+    Int8,
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Int8 => "int8",
+        })
+    }
+}
+
+/// Whether a tensor is a matrix, stored at the chosen precision (vectors always stay f32).
+fn is_matrix(t: &RawTensor) -> bool {
     t.shape.len() >= 2
 }
 
@@ -81,14 +107,31 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// Serializes a base: quantized matrices, f32 vectors, config JSON in the metadata.
+/// Serializes a base: int8 per-row matrices, f32 vectors, config JSON in the metadata.
 pub fn encode_base(
     cfg: &WhisperConfig,
     tensors: &BTreeMap<String, RawTensor>,
 ) -> Result<Vec<u8>, ModelError> {
+    encode_base_as(cfg, tensors, Precision::Int8)
+}
+
+/// Serializes a base with its matrices at `precision` (f16 / f32 keep a merged submodel's small
+/// weight changes that int8 rows would round away).
+pub fn encode_base_as(
+    cfg: &WhisperConfig,
+    tensors: &BTreeMap<String, RawTensor>,
+    precision: Precision,
+) -> Result<Vec<u8>, ModelError> {
     let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, t) in tensors {
-        if quantize_it(t) {
+        if is_matrix(t) && precision == Precision::F16 {
+            let b = t
+                .data
+                .iter()
+                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                .collect();
+            owned.push((name.clone(), Dtype::F16, t.shape.clone(), b));
+        } else if is_matrix(t) && precision == Precision::Int8 {
             let (q, s) = quantize_rows(t);
             let qb = q.iter().map(|&v| v as u8).collect();
             owned.push((name.clone(), Dtype::I8, t.shape.clone(), qb));
@@ -149,6 +192,11 @@ pub fn decode_base(
         }
         let data = match view.dtype() {
             Dtype::F32 => crate::tensor_io::f32s(view.data()),
+            Dtype::F16 => view
+                .data()
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             Dtype::I8 => {
                 let scales = st
                     .tensor(&format!("{name}{SCALE_SUFFIX}"))

@@ -87,6 +87,7 @@ pub enum InputFor {
     },
     ExportDest {
         id: String,
+        format: crate::export::Format,
     },
     LibraryImport,
     /// The name of a new embedding space over `speakers`.
@@ -114,6 +115,11 @@ pub enum ChooseFor {
     FromSpace { speakers: Vec<String> },
     /// What to do with an interrupted job: the options are [`RESUME_OPTIONS`].
     Unfinished { request: Request },
+    /// Which format to export submodel `id` to: the options are `formats`, described.
+    ExportFormat {
+        id: String,
+        formats: Vec<crate::export::Format>,
+    },
 }
 
 /// The choices offered for an interrupted job, in order: resume, discard, decide later.

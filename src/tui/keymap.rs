@@ -311,7 +311,11 @@ pub static KEYMAP: &[Binding] = &[
         &[(ENTER, A::Lineage), (c('l'), A::Lineage)],
         "inspect lineage",
     ),
-    row(S(Sc::Library), &[(c('x'), A::Export)], "export to a file"),
+    row(
+        S(Sc::Library),
+        &[(c('x'), A::Export)],
+        "export (file, PEFT, or merged for faster-whisper / whisper.cpp / HF)",
+    ),
     row(
         S(Sc::Library),
         &[(c('i'), A::Import)],

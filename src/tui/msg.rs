@@ -90,9 +90,11 @@ pub enum Command {
     Lineage {
         id: String,
     },
+    /// Exports a library submodel (merged formats load the base and write tens of MB).
     Export {
         id: String,
         dest: PathBuf,
+        format: crate::export::Format,
     },
     LibraryImport {
         path: PathBuf,

@@ -306,9 +306,15 @@ fn library_keys_ask_for_lineage_export_and_delete() {
     key(&mut app, KeyCode::Char('x'));
     assert_eq!(
         key(&mut app, KeyCode::Enter),
+        None,
+        "the format is asked first"
+    );
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
         Some(Command::Export {
             id: "accent-de-v2".into(),
-            dest: "accent-de-v2.safetensors".into()
+            dest: "accent-de-v2.safetensors".into(),
+            format: crate::export::Format::File,
         })
     );
     key(&mut app, KeyCode::Char('d'));
@@ -318,6 +324,48 @@ fn library_keys_ask_for_lineage_export_and_delete() {
             id: "accent-de-v2".into()
         })
     );
+}
+
+#[test]
+fn export_asks_the_format_offering_merged_ones_only_for_lora() {
+    use crate::export::Format;
+    let mut app = idle(Screen::Library);
+    // The demo's submodels are residual: only attune's own file.
+    key(&mut app, KeyCode::Char('x'));
+    match &app.modal {
+        Some(Modal::Choose { options, title, .. }) => {
+            assert_eq!(options.len(), 1, "{options:?}");
+            assert!(title.contains("need a LoRA submodel"), "{title}");
+        }
+        other => panic!("expected the format chooser, got {other:?}"),
+    }
+    key(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none());
+    app.library[app.lib_sel].meta.spec.kind = Kind::Lora;
+    key(&mut app, KeyCode::Char('x'));
+    match &app.modal {
+        Some(Modal::Choose { options, .. }) => assert_eq!(options.len(), 5, "{options:?}"),
+        other => panic!("expected the format chooser, got {other:?}"),
+    }
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down); // file, peft, ct2
+    assert_eq!(key(&mut app, KeyCode::Enter), None);
+    match &app.modal {
+        Some(Modal::Input { title, value, .. }) => {
+            assert!(title.contains("as ct2 to (a folder"), "{title}");
+            assert_eq!(value, "accent-de-v2-ct2");
+        }
+        other => panic!("expected the destination field, got {other:?}"),
+    }
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        Some(Command::Export {
+            id: "accent-de-v2".into(),
+            dest: "accent-de-v2-ct2".into(),
+            format: Format::Ct2,
+        })
+    );
+    assert!(app.status.text.contains("exporting accent-de-v2 as ct2"));
 }
 
 #[test]

@@ -118,9 +118,9 @@ impl Worker {
                 let r = crate::library::lineage(&s.ws.home, &id).map_err(|e| e.to_string());
                 s.send(Msg::Lineage(r));
             }),
-            Command::Export { id, dest } => self.spawn("library", move |s| {
-                let r = crate::library::export(&s.ws.home, &id, &dest)
-                    .map(|p| format!("exported {id} to {}", p.display()));
+            Command::Export { id, dest, format } => self.spawn("library", move |s| {
+                let req = crate::workflow::export::Request::new(&id, dest, format);
+                let r = crate::workflow::export::export(&s.ws, &req).map(|e| e.summary);
                 s.send(Msg::Done(r.map_err(|e| e.to_string())));
             }),
             Command::LibraryImport { path } => self.spawn("library", move |s| {

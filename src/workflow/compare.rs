@@ -153,6 +153,25 @@ fn three(a: (String, String, String)) -> [String; 3] {
     [a.0, a.1, a.2]
 }
 
+/// Scores another system's hypotheses (`utterance id → text`) on `utts` with the same normaliser
+/// and corpus-level WER as every attune report; each utterance needs a hypothesis.
+pub fn score_hypotheses(
+    utts: &[(Utterance, Vec<f32>)],
+    hyps: &std::collections::HashMap<String, String>,
+    norm: &Normalizer,
+) -> Result<crate::eval::CorpusScore> {
+    let scores = utts
+        .iter()
+        .map(|(u, _)| {
+            let h = hyps.get(&u.id).ok_or_else(|| {
+                WorkflowError::Invalid(format!("no hypothesis for utterance {}", u.id))
+            })?;
+            Ok(score(&u.text, h, norm))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(corpus(&scores))
+}
+
 /// Transcribes `utts` with the base, with the stock base (30 s window) when `stock`, and with the
 /// submodel if given; scores them and bootstraps the base − submodel difference.
 pub fn evaluate(

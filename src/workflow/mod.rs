@@ -7,11 +7,14 @@
 //! - [`personalize`]: training jobs (one speaker, many fused, an embedding space, a fit from a
 //!   space) with checkpoints, resume, cancel and progress events; the default recipe
 //! - [`compare`]: base vs submodel on a test set, the report Compare and `eval` show
+//! - [`export`]: a library submodel to attune's file, PEFT, or merged into the base for
+//!   faster-whisper (CTranslate2), whisper.cpp (ggml) and Hugging Face
 //! - [`enroll`]: pending prompts, storing a take, importing sets and the sample speakers
 //! - [`speakers`]: the per-speaker summary, creating, consent notes, deleting completely
 
 pub mod compare;
 pub mod enroll;
+pub mod export;
 pub mod personalize;
 pub mod speakers;
 pub mod workspace;
@@ -41,6 +44,8 @@ pub enum WorkflowError {
     Audio(#[from] crate::audio::AudioError),
     #[error(transparent)]
     Prompts(#[from] crate::enroll::prompts::PromptError),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
     #[error("{}: {source}", path.display())]

@@ -86,6 +86,17 @@ fn answer(app: &mut App, k: KeyEvent) -> Option<Command> {
 fn choose(app: &mut App, purpose: ChooseFor, options: &[String], sel: usize) -> Option<Command> {
     match purpose {
         ChooseFor::Unfinished { request } => train::answer_unfinished(app, request, sel),
+        ChooseFor::ExportFormat { id, formats } => match formats.get(sel) {
+            Some(&format) => app.input(
+                &format!("Export {id} as {format} to ({})", format.dest_kind()),
+                &format.default_dest(&id),
+                InputFor::ExportDest { id, format },
+            ),
+            None => {
+                app.info("cancelled");
+                None
+            }
+        },
         ChooseFor::FromSpace { speakers } => match options.get(sel) {
             Some(name) => train::start_from_space(app, name.clone(), speakers),
             None => {
@@ -113,10 +124,14 @@ fn submit(app: &mut App, value: String, purpose: InputFor) -> Option<Command> {
             text: value,
             prompt,
         }),
-        InputFor::ExportDest { id } => Some(Command::Export {
-            id,
-            dest: PathBuf::from(value),
-        }),
+        InputFor::ExportDest { id, format } => {
+            app.progress(format!("exporting {id} as {format} to {value}…"));
+            Some(Command::Export {
+                id,
+                dest: PathBuf::from(value),
+                format,
+            })
+        }
         InputFor::LibraryImport => Some(Command::LibraryImport {
             path: PathBuf::from(value),
         }),

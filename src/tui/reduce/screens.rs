@@ -2,7 +2,9 @@
 //! dialogs to open, and the commands that start background work (scoring, recording, import,
 //! library operations). The Train screen's are in `train.rs`.
 
-use crate::tui::app::{App, ConfirmFor, InputFor, Screen};
+use crate::export::Format;
+use crate::submodel::Kind;
+use crate::tui::app::{App, ChooseFor, ConfirmFor, InputFor, Modal, Screen};
 use crate::tui::keymap::Act;
 use crate::tui::msg::{Command, TestSet};
 
@@ -196,12 +198,20 @@ pub fn library(app: &mut App, act: Act) -> Option<Command> {
             return Some(Command::Lineage { id });
         }
         Act::Export => {
-            let id = app.library.get(app.lib_sel)?.id.clone();
-            return app.input(
-                &format!("Export {id} to (a file, or an existing folder)"),
-                &format!("{id}.safetensors"),
-                InputFor::ExportDest { id },
-            );
+            let e = app.library.get(app.lib_sel)?;
+            let (id, formats) = (e.id.clone(), Format::for_kind(e.meta.spec.kind));
+            let title = match e.meta.spec.kind {
+                Kind::Lora => format!("Export {id} as"),
+                kind => format!(
+                    "Export {id} as ({kind}: only attune's file; merged formats need a LoRA submodel)"
+                ),
+            };
+            app.modal = Some(Modal::Choose {
+                title,
+                options: formats.iter().map(|f| f.describe().to_string()).collect(),
+                sel: 0,
+                purpose: ChooseFor::ExportFormat { id, formats },
+            });
         }
         Act::Delete => {
             let id = app.library.get(app.lib_sel)?.id.clone();

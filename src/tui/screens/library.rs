@@ -1,13 +1,15 @@
 //! The Library screen: every submodel with kind, size, base, created date and test metrics
-//! (flagged `!` when ordinary speech got worse); the selected one's details, report card and
-//! lineage.
+//! (flagged `!` when ordinary speech got worse); the selected one's details, the formats it can be
+//! exported to, report card and lineage.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 
+use crate::export::Format;
 use crate::library::Entry;
+use crate::submodel::Kind;
 use crate::tui::app::App;
 use crate::tui::widgets::text::wrap_all;
 use crate::tui::widgets::{bad, dim, selected, title, wer};
@@ -45,6 +47,17 @@ fn details(e: &Entry) -> Vec<Line<'static>> {
         &e.meta.base_hash.get(..12).unwrap_or(""),
         &e.meta.data_hash.get(..12).unwrap_or(""),
     ))];
+    let formats: Vec<String> = Format::for_kind(e.meta.spec.kind)
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    l.push(match e.meta.spec.kind {
+        Kind::Lora => Line::raw(format!("exports to: {}", formats.join(", "))),
+        _ => Line::styled(
+            "exports to: file only — merged formats (ct2, ggml, hf) need a LoRA submodel",
+            dim(),
+        ),
+    });
     l.push(match &e.meta.metrics {
         Some(m) => Line::raw(m.summary()),
         None => Line::styled("no test figures (imported without them)", dim()),
