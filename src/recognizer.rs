@@ -8,7 +8,7 @@ use candle_core::Device;
 
 use crate::features::{self, MelFrontend};
 use crate::model::decode::{self, DecodeOptions, Transcript};
-use crate::model::int8::Precision;
+use crate::model::int8::Compute;
 use crate::model::{Hooks, ModelError, Tokenizer, Whisper, no_speech};
 use crate::submodel::{Gathered, Submodel};
 
@@ -45,16 +45,16 @@ pub fn plan_batches(lengths: &[usize], batch: usize, full_context: bool) -> Vec<
 impl Recognizer {
     /// Loads the base stored in `dir` on the CPU at the default precision (f32).
     pub fn load(dir: &Path, options: DecodeOptions) -> Result<Self, ModelError> {
-        Self::load_with(dir, options, Precision::default())
+        Self::load_with(dir, options, Compute::default())
     }
 
-    /// Loads the base stored in `dir` on the CPU, `precision` choosing the int8 matrices.
+    /// Loads the base stored in `dir` on the CPU, `compute` choosing the int8 matrices.
     pub fn load_with(
         dir: &Path,
         options: DecodeOptions,
-        precision: Precision,
+        compute: Compute,
     ) -> Result<Self, ModelError> {
-        let (model, tokenizer) = Whisper::load_with(dir, &Device::Cpu, precision)?;
+        let (model, tokenizer) = Whisper::load_with(dir, &Device::Cpu, compute)?;
         let frontend = MelFrontend::new(model.config.n_mels);
         Ok(Self {
             model,

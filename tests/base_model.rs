@@ -64,12 +64,12 @@ fn the_shipped_base_transcribes_the_real_clips() {
 /// f32 base's. (Int8 in the encoder too costs 2 of the 99 words, so it is only a bench option.)
 #[test]
 fn int8_decoder_keeps_the_real_clips_transcripts() {
-    use attune::model::int8::Precision;
+    use attune::model::int8::Compute;
     let f32_wer = corpus_wer(recognizer());
     let rec = Recognizer::load_with(
         &shipped_base(),
         DecodeOptions::default(),
-        Precision::Int8Decoder,
+        Compute::Int8Decoder,
     )
     .unwrap();
     // 4 layers × (4 self + 4 cross + 2 MLP) matrices + the logits head.

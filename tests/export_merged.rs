@@ -20,7 +20,7 @@ use attune::workflow::export::{Request, export as run_export};
 use candle_core::{Device, Tensor};
 
 fn tokenizer_json() -> Vec<u8> {
-    std::fs::read(attune::workflow::workspace::shipped_base().join("tokenizer.json")).unwrap()
+    std::fs::read(shipped_base().join("tokenizer.json")).unwrap()
 }
 
 /// A random base of `cfg` stored (f32) in `dir`, loaded back.
@@ -409,4 +409,9 @@ fn residual_submodels_are_refused_for_merged_formats_with_the_way_out() {
     let file = s.out.join("bob.safetensors");
     run_export(&s.ws, &Request::new(&s.id, &file, Format::File)).unwrap();
     assert!(file.is_file());
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

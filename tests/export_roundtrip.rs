@@ -17,7 +17,6 @@ use attune::store::Home;
 use attune::submodel::{Kind, Spec, Submodel};
 use attune::workflow::Workspace;
 use attune::workflow::export::{Request, export};
-use attune::workflow::workspace::shipped_base;
 use candle_core::Device;
 
 fn real_clips() -> (Vec<String>, Vec<Vec<f32>>) {
@@ -105,4 +104,9 @@ fn merged_exports_reimported_transcribe_like_base_plus_submodel() {
         }
         eprintln!("{format}: all {} transcripts token-identical", merged.len());
     }
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

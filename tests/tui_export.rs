@@ -8,7 +8,6 @@ use attune::model::Whisper;
 use attune::serve::synthetic;
 use attune::store::Home;
 use attune::submodel::{Kind, Spec};
-use attune::workflow::workspace::shipped_base;
 use candle_core::Device;
 use tui_common::{MINUTE, Tmux, sample_speaker};
 
@@ -68,4 +67,9 @@ fn x_exports_a_lora_submodel_merged_for_faster_whisper() {
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }
+}
+
+/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
+fn shipped_base() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

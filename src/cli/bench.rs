@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::dataset::load_set;
 use crate::features::SAMPLE_RATE;
 use crate::model::decode::DecodeOptions;
-use crate::model::int8::Precision;
+use crate::model::int8::Compute;
 use crate::recognizer::Recognizer;
 use crate::workflow::Workspace;
 
@@ -24,8 +24,8 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
         /// Which base matrices multiply in int8 (f32: none)
-        #[arg(long, value_enum, default_value_t = Precision::default())]
-        precision: Precision,
+        #[arg(long, value_enum, default_value_t = Compute::default())]
+        compute: Compute,
         #[arg(long)]
         json: bool,
     },
@@ -74,13 +74,13 @@ struct ClipTiming {
 }
 
 pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
-    let (set, runs, precision, json) = match cmd {
+    let (set, runs, compute, json) = match cmd {
         Command::Decode {
             set,
             runs,
-            precision,
+            compute,
             json,
-        } => (set, runs, precision, json),
+        } => (set, runs, compute, json),
         Command::Serve(args) => return super::bench_serve::run(ws, args),
         Command::Train(args) => return super::bench_train::run(ws, args),
         Command::Personalize(args) => return super::bench_personalize::run(ws, args),
@@ -90,7 +90,7 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
         None => ws.generic_dir()?,
     };
     let (utts, _) = load_set(&set)?;
-    let dynamic = Recognizer::load_with(&ws.base_dir()?, DecodeOptions::default(), precision)?;
+    let dynamic = Recognizer::load_with(&ws.base_dir()?, DecodeOptions::default(), compute)?;
     let mut full = dynamic.clone();
     full.options.full_context = true;
     let mut rows = Vec::new();

@@ -130,9 +130,12 @@ mod tests {
 
     #[test]
     fn shipped_tokenizer_lists_whisper_tiny_en_tokens() {
-        let json = std::fs::read(crate::workflow::workspace::shipped_base().join("tokenizer.json"))
+        let (_, json) = crate::shipped::BASE
+            .files
+            .iter()
+            .find(|(name, _)| *name == "tokenizer.json")
             .unwrap();
-        let t = tokens(&json, 51864).unwrap();
+        let t = tokens(json, 51864).unwrap();
         assert_eq!(t.len(), 51864);
         assert_eq!(t[50256], "<|endoftext|>");
         assert_eq!(t[50257], "<|startoftranscript|>");
@@ -142,6 +145,6 @@ mod tests {
         let langs = language_ids(&t, 50257);
         assert_eq!(langs.first(), Some(&50258), "<|en|>");
         assert_eq!(langs.len(), 99);
-        assert_eq!(bpe_tokens(&json).unwrap().len(), 50257);
+        assert_eq!(bpe_tokens(json).unwrap().len(), 50257);
     }
 }

@@ -1,5 +1,5 @@
 //! Int8 × int8 inference on the frozen base: Q8_0 copies (candle's quantized matmul, AVX2 /
-//! AVX-512 VNNI kernels) of the base matrices chosen by a [`Precision`], built from the same
+//! AVX-512 VNNI kernels) of the base matrices chosen by a [`Compute`], built from the same
 //! per-row int8 values and scales the base file stores. Training keeps the f32 path.
 
 use std::sync::Arc;
@@ -15,7 +15,7 @@ const BLOCK: usize = 32;
 /// Which frozen matrices run int8 × int8 when no gradient is needed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Precision {
+pub enum Compute {
     /// Every product in f32 (the dequantized base). The default until the int8 path is
     /// measured faster on a quiet machine (see `attune bench decode --precision`).
     #[default]
@@ -26,8 +26,8 @@ pub enum Precision {
     Int8,
 }
 
-impl Precision {
-    /// Whether the matrix `name` (HF Whisper name) runs in int8 under this precision.
+impl Compute {
+    /// Whether the matrix `name` (HF Whisper name) runs in int8 under this choice.
     pub fn covers(self, name: &str) -> bool {
         match self {
             Self::F32 => false,
@@ -37,13 +37,13 @@ impl Precision {
     }
 }
 
-/// Adds a Q8_0 copy of every 2-D weight the precision covers (rows a multiple of 32 long;
+/// Adds a Q8_0 copy of every 2-D weight the choice covers (rows a multiple of 32 long;
 /// the position tables are never multiplied and are skipped).
-pub fn attach(w: &mut Weights, precision: Precision) -> Result<()> {
+pub fn attach(w: &mut Weights, compute: Compute) -> Result<()> {
     let mut names: Vec<&String> = w
         .tensors
         .keys()
-        .filter(|n| precision.covers(n) && !n.contains("embed_positions"))
+        .filter(|n| compute.covers(n) && !n.contains("embed_positions"))
         .collect();
     names.sort();
     let mut int8 = Vec::new();
@@ -132,9 +132,9 @@ mod tests {
 
     #[test]
     fn precision_selects_matrices() {
-        assert!(Precision::Int8Decoder.covers("model.decoder.layers.0.fc1.weight"));
-        assert!(!Precision::Int8Decoder.covers("model.encoder.layers.0.fc1.weight"));
-        assert!(Precision::Int8.covers("model.encoder.layers.0.fc1.weight"));
-        assert!(!Precision::F32.covers("model.decoder.embed_tokens.weight"));
+        assert!(Compute::Int8Decoder.covers("model.decoder.layers.0.fc1.weight"));
+        assert!(!Compute::Int8Decoder.covers("model.encoder.layers.0.fc1.weight"));
+        assert!(Compute::Int8.covers("model.encoder.layers.0.fc1.weight"));
+        assert!(!Compute::F32.covers("model.decoder.embed_tokens.weight"));
     }
 }

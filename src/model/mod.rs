@@ -71,22 +71,22 @@ impl Whisper {
     /// Loads the base stored in `dir` (`model.safetensors` + `tokenizer.json`) at the default
     /// inference precision (f32).
     pub fn load(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), ModelError> {
-        Self::load_with(dir, device, int8::Precision::default())
+        Self::load_with(dir, device, int8::Compute::default())
     }
 
-    /// Like [`Whisper::load`], with the matrices `precision` covers also kept as Q8_0 for int8 ×
+    /// Like [`Whisper::load`], with the matrices `compute` covers also kept as Q8_0 for int8 ×
     /// int8 inference.
     pub fn load_with(
         dir: &Path,
         device: &Device,
-        precision: int8::Precision,
+        compute: int8::Compute,
     ) -> Result<(Self, Tokenizer), ModelError> {
         let file = weights::model_file(dir);
         let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
         let hash = crate::util::hash::sha256_hex(&bytes);
         let (mut config, mut weights) = weights::decode_base(&bytes, &file, device)?;
         drop(bytes);
-        int8::attach(&mut weights, precision)?;
+        int8::attach(&mut weights, compute)?;
         let tokenizer = Tokenizer::load(&weights::tokenizer_file(dir))?;
         if config.tokens.no_speech.is_none() {
             config.tokens.no_speech = NO_SPEECH_TOKENS
