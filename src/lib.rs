@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod enroll;
 pub mod eval;
 pub mod features;
+pub mod fuzzing;
 pub mod library;
 pub mod model;
 pub mod recognizer;

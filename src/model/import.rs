@@ -12,7 +12,8 @@ use super::ModelError;
 use super::config::{SpecialTokens, WhisperConfig};
 use super::weights::{RawTensor, encode_base, model_file, tokenizer_file};
 
-type Tensors = BTreeMap<String, RawTensor>;
+/// Imported tensors by HF Whisper name.
+pub type Tensors = BTreeMap<String, RawTensor>;
 
 fn bad(file: &Path, what: impl Into<String>) -> ModelError {
     ModelError::BadFile {
@@ -383,10 +384,16 @@ fn placeholder_tokens() -> SpecialTokens {
     }
 }
 
+/// Converts the bytes of a CTranslate2 `model.bin` (named `file` in errors) into a base config
+/// (without tokens or suppression lists) and HF-named tensors.
+pub fn ct2_model(bytes: &[u8], file: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
+    ct2_to_hf(&parse_ct2(bytes, file)?, file)
+}
+
 fn read_ct2(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
     let file = dir.join("model.bin");
     let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
-    let (mut cfg, tensors) = ct2_to_hf(&parse_ct2(&bytes, &file)?, &file)?;
+    let (mut cfg, tensors) = ct2_model(&bytes, &file)?;
     let cfg_path = dir.join("config.json");
     if let Ok(text) = std::fs::read(&cfg_path) {
         let v: Value = serde_json::from_slice(&text).map_err(|e| bad(&cfg_path, e.to_string()))?;
