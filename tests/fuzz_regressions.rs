@@ -1,10 +1,13 @@
 //! Fuzzing's regression suite: every input a fuzz target (`fuzz/`) crashed on, kept as
 //! `tests/fuzz_regressions/<target>/<name>`, must now be refused with an error and no panic; the
 //! seed corpus `fuzz/seeds/<target>/` must still be accepted. `cargo test --test fuzz_regressions
-//! -- --ignored regenerate_fuzz_seeds` rewrites the seeds from attune's own writers.
+//! -- --ignored regenerate_fuzz_seeds` rewrites the seeds from attune's own writers. The heap is
+//! capped, so an input that makes a parser allocate gigabytes aborts the run (`memory allocation
+//! of N bytes failed`) instead of passing on a machine that overcommits memory.
 
 mod ct2_common;
 
+use std::alloc::System;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -17,6 +20,10 @@ use attune::model::weights::encode_base;
 use attune::serve::synthetic;
 use attune::submodel::{Kind, Spec};
 use candle_core::Device;
+
+/// Far above what any input of at most 64 KiB needs (the fuzzers' `-malloc_limit_mb` is 512).
+#[global_allocator]
+static HEAP: cap::Cap<System> = cap::Cap::new(System, 1 << 30);
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::ModelError;
 use super::config::{SpecialTokens, WhisperConfig};
+use super::testing::tensor_shapes;
 use super::weights::{RawTensor, encode_base, model_file, tokenizer_file};
 
 /// Imported tensors by HF Whisper name.
@@ -173,6 +174,22 @@ pub fn parse_ct2(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
         let dtype = r.u8()?;
         let nbytes = r.u32()? as usize;
         let raw = r.take(nbytes)?;
+        // The shape must describe exactly the bytes stored: no size is taken on trust.
+        let width = match dtype {
+            0 | 3 => 4,
+            1 => 1,
+            2 | 4 | 5 => 2,
+            d => return Err(bad(file, format!("{name}: unknown dtype {d}"))),
+        };
+        let needed = shape
+            .iter()
+            .try_fold(width, |n: usize, &d| n.checked_mul(d));
+        if needed != Some(nbytes) {
+            return Err(bad(
+                file,
+                format!("{name}: shape {shape:?} does not match its {nbytes} bytes of data"),
+            ));
+        }
         let data: Vec<f32> = match dtype {
             0 => crate::tensor_io::f32s(raw),
             1 => raw.iter().map(|&b| b as i8 as f32).collect(),
@@ -215,19 +232,41 @@ pub fn parse_ct2(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
     Ok(out)
 }
 
-/// Splits a fused `[n·d, d]` (or `[n·d]`) tensor into `n` equal parts along the first axis.
-fn split_rows(t: &RawTensor, n: usize) -> Vec<RawTensor> {
-    let rows = t.shape[0] / n;
-    let cols: usize = t.shape[1..].iter().product();
+/// Splits a fused `[n·d, d]` (or `[n·d]`) tensor `name` into `n` equal non-empty parts along the
+/// first axis.
+fn split_rows(
+    t: &RawTensor,
+    n: usize,
+    name: &str,
+    file: &Path,
+) -> Result<Vec<RawTensor>, ModelError> {
+    let rows = t.shape.first().map_or(0, |r| r / n);
+    let cols: usize = t.shape.iter().skip(1).product();
+    if rows == 0 || cols == 0 || rows * n != t.shape[0] {
+        return Err(bad(
+            file,
+            format!("{name}: shape {:?} is not {n} fused projections", t.shape),
+        ));
+    }
     let mut shape = t.shape.clone();
     shape[0] = rows;
-    t.data
+    Ok(t.data
         .chunks(rows * cols)
         .map(|c| RawTensor {
             shape: shape.clone(),
             data: c.to_vec(),
         })
-        .collect()
+        .collect())
+}
+
+/// Dimension `axis` of the shape of `name` (`Err` when the tensor has fewer axes).
+fn dim(t: &RawTensor, axis: usize, name: &str, file: &Path) -> Result<usize, ModelError> {
+    t.shape.get(axis).copied().ok_or_else(|| {
+        bad(
+            file,
+            format!("{name}: shape {:?} has no axis {axis}", t.shape),
+        )
+    })
 }
 
 fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
@@ -235,7 +274,15 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
         src.get(k)
             .ok_or_else(|| bad(file, format!("missing variable {k}")))
     };
-    let scalar = |k: &str| -> Result<usize, ModelError> { Ok(get(k)?.data[0] as usize) };
+    let scalar = |k: &str| -> Result<usize, ModelError> {
+        match get(k)?.data.as_slice() {
+            [v] => Ok(*v as usize),
+            other => Err(bad(
+                file,
+                format!("{k}: expected one number, found {}", other.len()),
+            )),
+        }
+    };
     let mut out = Tensors::new();
     let mut put = |k: String, t: RawTensor| {
         out.insert(k, t);
@@ -278,8 +325,9 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
                  to: &str,
                  names: &[&str]|
      -> Result<(), ModelError> {
-        let w = split_rows(get(&format!("{from}/weight"))?, names.len());
-        let b = split_rows(get(&format!("{from}/bias"))?, names.len());
+        let (wk, bk) = (format!("{from}/weight"), format!("{from}/bias"));
+        let w = split_rows(get(&wk)?, names.len(), &wk, file)?;
+        let b = split_rows(get(&bk)?, names.len(), &bk, file)?;
         for ((n, w), b) in names.iter().zip(w).zip(b) {
             put(format!("{to}.{n}.weight"), w);
             if *n != "k_proj" {
@@ -347,20 +395,27 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
             &format!("model.{stack}.layer_norm"),
         )?;
     }
-    let emb = get("decoder/embeddings/weight")?.clone();
-    let pos = get("decoder/position_encodings/encodings")?.clone();
-    let conv1 = get("encoder/conv1/weight")?;
-    let d = conv1.shape[0];
+    let (emb_key, pos_key) = (
+        "decoder/embeddings/weight",
+        "decoder/position_encodings/encodings",
+    );
+    let (conv_key, audio_pos_key) = (
+        "encoder/conv1/weight",
+        "encoder/position_encodings/encodings",
+    );
+    let emb = get(emb_key)?.clone();
+    let pos = get(pos_key)?.clone();
+    let conv1 = get(conv_key)?;
     let cfg = WhisperConfig {
         name: String::new(),
-        n_mels: conv1.shape[1],
-        n_audio_ctx: get("encoder/position_encodings/encodings")?.shape[0],
-        n_audio_state: d,
+        n_mels: dim(conv1, 1, conv_key, file)?,
+        n_audio_ctx: dim(get(audio_pos_key)?, 0, audio_pos_key, file)?,
+        n_audio_state: dim(conv1, 0, conv_key, file)?,
         n_audio_head: scalar("encoder/num_heads")?,
         n_audio_layer: n_enc,
-        n_vocab: emb.shape[0],
-        n_text_ctx: pos.shape[0],
-        n_text_state: emb.shape[1],
+        n_vocab: dim(&emb, 0, emb_key, file)?,
+        n_text_ctx: dim(&pos, 0, pos_key, file)?,
+        n_text_state: dim(&emb, 1, emb_key, file)?,
         n_text_head: scalar("decoder/num_heads")?,
         n_text_layer: n_dec,
         tokens: placeholder_tokens(),
@@ -369,6 +424,23 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
     };
     put("model.decoder.embed_tokens.weight".into(), emb);
     put("model.decoder.embed_positions.weight".into(), pos);
+    cfg.check().map_err(|what| bad(file, what))?;
+    // Every tensor must have the shape the config gives it: what is written always loads.
+    for (name, shape) in tensor_shapes(&cfg) {
+        match out.get(&name) {
+            Some(t) if t.shape == shape => {}
+            Some(t) => {
+                return Err(bad(
+                    file,
+                    format!(
+                        "{name}: shape {:?}, the model's dimensions need {shape:?}",
+                        t.shape
+                    ),
+                ));
+            }
+            None => return Err(bad(file, format!("{name} is missing"))),
+        }
+    }
     Ok((cfg, out))
 }
 

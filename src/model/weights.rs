@@ -139,6 +139,7 @@ pub fn decode_base(
     }
     let cfg =
         WhisperConfig::deserialize(&header["config"]).map_err(|e| bad(format!("config: {e}")))?;
+    cfg.check().map_err(bad)?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
