@@ -84,13 +84,13 @@ impl WhisperConfig {
             (self.n_audio_state, self.n_audio_head, "n_audio_state"),
             (self.n_text_state, self.n_text_head, "n_text_state"),
         ] {
-            if state % heads != 0 {
+            if !state.is_multiple_of(heads) {
                 return Err(format!(
                     "config: {what} = {state} does not split into {heads} heads"
                 ));
             }
         }
-        if self.n_audio_state % 2 != 0 {
+        if !self.n_audio_state.is_multiple_of(2) {
             return Err(format!(
                 "config: n_audio_state = {} is odd (positions are sin | cos halves)",
                 self.n_audio_state
