@@ -137,52 +137,70 @@ fn load_manifest(file: &Path) -> Result<(Vec<Utterance>, Vec<ItemError>), SetErr
     let base = file.parent().unwrap_or(Path::new("."));
     let mut good = Vec::new();
     let mut bad = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let at = || PathBuf::from(format!("{}:{}", file.display(), n + 1));
-        match serde_json::from_str::<ManifestLine>(line) {
-            Ok(m) => {
-                let audio = base.join(&m.audio_filepath);
-                if !audio.is_file() {
-                    bad.push(ItemError {
-                        path: at(),
-                        what: format!("audio file {} is missing", audio.display()),
-                    });
-                    continue;
-                }
-                let id = Path::new(&m.audio_filepath)
-                    .with_extension("")
-                    .to_string_lossy()
-                    .into_owned();
-                good.push(Utterance {
-                    id,
-                    audio,
-                    text: m.text.trim().to_string(),
-                    speaker: m.speaker,
-                });
+    for entry in parse_manifest(&text, file) {
+        let (at, m) = match entry {
+            Ok(ok) => ok,
+            Err(e) => {
+                bad.push(e);
+                continue;
             }
-            Err(e) => bad.push(ItemError {
-                path: at(),
-                what: format!("not a manifest line: {e}"),
-            }),
+        };
+        let audio = base.join(&m.audio_filepath);
+        if !audio.is_file() {
+            bad.push(ItemError {
+                path: at,
+                what: format!("audio file {} is missing", audio.display()),
+            });
+            continue;
         }
+        let id = Path::new(&m.audio_filepath)
+            .with_extension("")
+            .to_string_lossy()
+            .into_owned();
+        good.push(Utterance {
+            id,
+            audio,
+            text: m.text.trim().to_string(),
+            speaker: m.speaker,
+        });
     }
     Ok((good, bad))
 }
 
-/// One line of a Kaldi table: the key, and the rest of the line (`Err` when not UTF-8).
-type KaldiLine = (String, Result<String, ()>);
+/// Parses the text of a NeMo manifest named `file`: one entry per non-blank line, either the
+/// line's position (`file:line`) with what it holds, or why it is not a manifest line.
+pub fn parse_manifest(text: &str, file: &Path) -> Vec<Result<(PathBuf, ManifestLine), ItemError>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, line)| {
+            let at = PathBuf::from(format!("{}:{}", file.display(), n + 1));
+            match serde_json::from_str::<ManifestLine>(line) {
+                Ok(m) => Ok((at, m)),
+                Err(e) => Err(ItemError {
+                    path: at,
+                    what: format!("not a manifest line: {e}"),
+                }),
+            }
+        })
+        .collect()
+}
 
-/// Reads a Kaldi table (`key rest-of-line` per line) as raw bytes: lines that are not UTF-8 are
-/// kept (with `Err`) so that the item they describe can be reported.
+/// One line of a Kaldi table: the key, and the rest of the line (`Err` when not UTF-8).
+pub type KaldiLine = (String, Result<String, ()>);
+
+/// Reads the Kaldi table `file` (see [`parse_kaldi_table`]).
 fn kaldi_table(file: &Path) -> Result<Vec<KaldiLine>, SetError> {
     let bytes = std::fs::read(file).map_err(|source| SetError::Io {
         path: file.to_path_buf(),
         source,
     })?;
+    Ok(parse_kaldi_table(&bytes))
+}
+
+/// Parses a Kaldi table (`key rest-of-line` per line) from raw bytes: lines that are not UTF-8
+/// are kept (with `Err`) so that the item they describe can be reported.
+pub fn parse_kaldi_table(bytes: &[u8]) -> Vec<KaldiLine> {
     let mut out = Vec::new();
     for line in bytes.split(|&b| b == b'\n') {
         let (key, rest) = match line.iter().position(|b| b.is_ascii_whitespace()) {
@@ -200,7 +218,7 @@ fn kaldi_table(file: &Path) -> Result<Vec<KaldiLine>, SetError> {
                 .map_err(|_| ()),
         ));
     }
-    Ok(out)
+    out
 }
 
 /// Resolves a `wav.scp` path: absolute, else relative to the data dir or one of its two parents

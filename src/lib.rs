@@ -8,6 +8,7 @@ pub mod enroll;
 pub mod eval;
 pub mod export;
 pub mod features;
+pub mod fuzzing;
 pub mod library;
 pub mod model;
 pub mod recognizer;

@@ -15,6 +15,11 @@ pub const SAMPLE_RATE: u32 = 16_000;
 /// declaring 1 Hz would otherwise decode as hours of audio), not speech.
 pub const MIN_SAMPLE_RATE: u32 = 8_000;
 
+/// The highest sample rate accepted: 384 kHz, the top of what recorders write. The resampler's
+/// work and memory grow with the rate's ratio to 16 kHz: a header declaring a 10 MHz rate would
+/// cost gigabytes and most of a minute for a few hundred bytes of audio.
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+
 /// Audio whose peak stays below this level (dBFS) counts as silent.
 pub const SILENCE_PEAK_DBFS: f32 = -60.0;
 /// Audio whose RMS level is below this (dBFS) counts as silent even if a
@@ -22,7 +27,7 @@ pub const SILENCE_PEAK_DBFS: f32 = -60.0;
 pub const SILENCE_RMS_DBFS: f32 = -70.0;
 
 /// Reads any WAV file (8/16/24/32-bit integer or 32-bit float PCM, any sample
-/// rate from [`MIN_SAMPLE_RATE`] up, any channel count) and returns 16 kHz mono samples in `[-1, 1]`.
+/// rate from [`MIN_SAMPLE_RATE`] to [`MAX_SAMPLE_RATE`], any channel count) and returns 16 kHz mono samples in `[-1, 1]`.
 ///
 /// Channels are mixed down by averaging; other rates are resampled with
 /// [`super::resample::resample`]. Every error names `path`.
@@ -221,6 +226,15 @@ fn check_spec(spec: &hound::WavSpec, name: &Path) -> Result<(), AudioError> {
             path: name.to_path_buf(),
             detail: format!(
                 "sample rate {} Hz is below the {MIN_SAMPLE_RATE} Hz minimum",
+                spec.sample_rate
+            ),
+        });
+    }
+    if spec.sample_rate > MAX_SAMPLE_RATE {
+        return Err(AudioError::Unsupported {
+            path: name.to_path_buf(),
+            detail: format!(
+                "sample rate {} Hz is above the {MAX_SAMPLE_RATE} Hz maximum",
                 spec.sample_rate
             ),
         });

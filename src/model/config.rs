@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Largest accepted model dimension (widths, contexts, vocabulary, layers, mel bins): Whisper's
+/// largest is its 51 866-token vocabulary.
+pub const MAX_DIM: usize = 1 << 20;
+/// Most values in the recomputed encoder position table (large-v3: 1500 × 1280 = 1.9 M).
+pub const MAX_AUDIO_POSITIONS: usize = 1 << 24;
+
 /// Shape of a Whisper model (OpenAI's `ModelDimensions` names) plus the token ids decoding needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WhisperConfig {
@@ -51,6 +57,52 @@ impl WhisperConfig {
         p.extend(t.transcribe);
         p.push(t.no_timestamps);
         p
+    }
+
+    /// Checks the dimensions before anything is sized by them: every one positive and at most
+    /// [`MAX_DIM`], heads dividing their widths, an even encoder width (sin | cos halves), and an
+    /// encoder position table of at most [`MAX_AUDIO_POSITIONS`] values. `Err` names the problem.
+    pub fn check(&self) -> Result<(), String> {
+        let dims = [
+            ("n_mels", self.n_mels),
+            ("n_audio_ctx", self.n_audio_ctx),
+            ("n_audio_state", self.n_audio_state),
+            ("n_audio_head", self.n_audio_head),
+            ("n_vocab", self.n_vocab),
+            ("n_text_ctx", self.n_text_ctx),
+            ("n_text_state", self.n_text_state),
+            ("n_text_head", self.n_text_head),
+            ("n_audio_layer", self.n_audio_layer),
+            ("n_text_layer", self.n_text_layer),
+        ];
+        for (name, v) in dims {
+            if v == 0 || v > MAX_DIM {
+                return Err(format!("config: {name} = {v} is not in 1..={MAX_DIM}"));
+            }
+        }
+        for (state, heads, what) in [
+            (self.n_audio_state, self.n_audio_head, "n_audio_state"),
+            (self.n_text_state, self.n_text_head, "n_text_state"),
+        ] {
+            if !state.is_multiple_of(heads) {
+                return Err(format!(
+                    "config: {what} = {state} does not split into {heads} heads"
+                ));
+            }
+        }
+        if !self.n_audio_state.is_multiple_of(2) {
+            return Err(format!(
+                "config: n_audio_state = {} is odd (positions are sin | cos halves)",
+                self.n_audio_state
+            ));
+        }
+        if self.n_audio_ctx * self.n_audio_state > MAX_AUDIO_POSITIONS {
+            return Err(format!(
+                "config: {} × {} encoder positions exceed {MAX_AUDIO_POSITIONS} values",
+                self.n_audio_ctx, self.n_audio_state
+            ));
+        }
+        Ok(())
     }
 
     /// Head width of the encoder attention.

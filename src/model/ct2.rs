@@ -158,13 +158,20 @@ pub fn quantizable(name: &str) -> bool {
 }
 
 /// Splits `var`'s tensor into its HF parts (zero blocks dropped).
-pub fn split(var: &Ct2Var, t: &RawTensor) -> Vec<(String, RawTensor)> {
+pub fn split(var: &Ct2Var, t: &RawTensor) -> Result<Vec<(String, RawTensor)>, String> {
     let n = var.parts.len();
-    let rows = t.shape[0] / n;
-    let cols: usize = t.shape[1..].iter().product();
+    let rows = t.shape.first().map_or(0, |r| r / n.max(1));
+    let cols: usize = t.shape.iter().skip(1).product();
+    if rows == 0 || cols == 0 || rows * n != t.shape[0] {
+        return Err(format!(
+            "{}: shape {:?} is not {n} stacked parts",
+            var.name, t.shape
+        ));
+    }
     let mut shape = t.shape.clone();
     shape[0] = rows;
-    var.parts
+    Ok(var
+        .parts
         .iter()
         .zip(t.data.chunks(rows * cols))
         .filter_map(|(p, c)| {
@@ -176,7 +183,7 @@ pub fn split(var: &Ct2Var, t: &RawTensor) -> Vec<(String, RawTensor)> {
                 (name.clone(), t)
             })
         })
-        .collect()
+        .collect())
 }
 
 /// Stacks `var`'s HF parts from `hf` (zero blocks shaped like the first present part).
@@ -380,6 +387,22 @@ pub fn parse(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
         let dtype = r.u8()?;
         let nbytes = r.u32()? as usize;
         let raw = r.take(nbytes)?;
+        // The shape must describe exactly the bytes stored: no size is taken on trust.
+        let width = match dtype {
+            0 | 3 => 4,
+            1 => 1,
+            2 | 4 | 5 => 2,
+            d => return Err(bad(file, format!("{name}: unknown dtype {d}"))),
+        };
+        let needed = shape
+            .iter()
+            .try_fold(width, |n: usize, &d| n.checked_mul(d));
+        if needed != Some(nbytes) {
+            return Err(bad(
+                file,
+                format!("{name}: shape {shape:?} does not match its {nbytes} bytes of data"),
+            ));
+        }
         let data: Vec<f32> = match dtype {
             0 => crate::tensor_io::f32s(raw),
             1 => raw.iter().map(|&b| b as i8 as f32).collect(),

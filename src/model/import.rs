@@ -9,10 +9,12 @@ use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 
 use super::config::{SpecialTokens, WhisperConfig};
+use super::testing::tensor_shapes;
 use super::weights::{Precision, RawTensor, encode_base_as, model_file, tokenizer_file};
 use super::{ModelError, ct2};
 
-type Tensors = BTreeMap<String, RawTensor>;
+/// Imported tensors by HF Whisper name.
+pub type Tensors = BTreeMap<String, RawTensor>;
 
 fn bad(file: &Path, what: impl Into<String>) -> ModelError {
     ModelError::BadFile {
@@ -126,7 +128,15 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
         src.get(k)
             .ok_or_else(|| bad(file, format!("missing variable {k}")))
     };
-    let scalar = |k: &str| -> Result<usize, ModelError> { Ok(get(k)?.data[0] as usize) };
+    let scalar = |k: &str| -> Result<usize, ModelError> {
+        match get(k)?.data.as_slice() {
+            [v] => Ok(*v as usize),
+            other => Err(bad(
+                file,
+                format!("{k}: expected one number, found {}", other.len()),
+            )),
+        }
+    };
     let count = |stack: &str| {
         (0..)
             .take_while(|i| src.contains_key(&format!("{stack}/layer_{i}/ffn/linear_0/weight")))
@@ -135,27 +145,62 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
     let (n_enc, n_dec) = (count("encoder"), count("decoder"));
     let mut out = Tensors::new();
     for var in ct2::layout(n_enc, n_dec) {
-        out.extend(ct2::split(&var, get(&var.name)?));
+        out.extend(ct2::split(&var, get(&var.name)?).map_err(|e| bad(file, e))?);
     }
-    let emb = get("decoder/embeddings/weight")?;
-    let conv1 = get("encoder/conv1/weight")?;
+    let (emb_key, pos_key) = (
+        "decoder/embeddings/weight",
+        "decoder/position_encodings/encodings",
+    );
+    let (conv_key, audio_pos_key) = (
+        "encoder/conv1/weight",
+        "encoder/position_encodings/encodings",
+    );
+    let emb = get(emb_key)?;
+    let conv1 = get(conv_key)?;
     let cfg = WhisperConfig {
         name: String::new(),
-        n_mels: conv1.shape[1],
-        n_audio_ctx: get("encoder/position_encodings/encodings")?.shape[0],
-        n_audio_state: conv1.shape[0],
+        n_mels: dim(conv1, 1, conv_key, file)?,
+        n_audio_ctx: dim(get(audio_pos_key)?, 0, audio_pos_key, file)?,
+        n_audio_state: dim(conv1, 0, conv_key, file)?,
         n_audio_head: scalar("encoder/num_heads")?,
         n_audio_layer: n_enc,
-        n_vocab: emb.shape[0],
-        n_text_ctx: get("decoder/position_encodings/encodings")?.shape[0],
-        n_text_state: emb.shape[1],
+        n_vocab: dim(emb, 0, emb_key, file)?,
+        n_text_ctx: dim(get(pos_key)?, 0, pos_key, file)?,
+        n_text_state: dim(emb, 1, emb_key, file)?,
         n_text_head: scalar("decoder/num_heads")?,
         n_text_layer: n_dec,
         tokens: placeholder_tokens(),
         suppress: vec![],
         suppress_at_begin: vec![],
     };
+    cfg.check().map_err(|what| bad(file, what))?;
+    // Every tensor must have the shape the config gives it: what is written always loads.
+    for (name, shape) in tensor_shapes(&cfg) {
+        match out.get(&name) {
+            Some(t) if t.shape == shape => {}
+            Some(t) => {
+                return Err(bad(
+                    file,
+                    format!(
+                        "{name}: shape {:?}, the model's dimensions need {shape:?}",
+                        t.shape
+                    ),
+                ));
+            }
+            None => return Err(bad(file, format!("{name} is missing"))),
+        }
+    }
     Ok((cfg, out))
+}
+
+/// Dimension `axis` of the shape of `name` (`Err` when the tensor has fewer axes).
+fn dim(t: &RawTensor, axis: usize, name: &str, file: &Path) -> Result<usize, ModelError> {
+    t.shape.get(axis).copied().ok_or_else(|| {
+        bad(
+            file,
+            format!("{name}: shape {:?} has no axis {axis}", t.shape),
+        )
+    })
 }
 
 fn placeholder_tokens() -> SpecialTokens {
@@ -170,10 +215,16 @@ fn placeholder_tokens() -> SpecialTokens {
     }
 }
 
+/// Converts the bytes of a CTranslate2 `model.bin` (named `file` in errors) into a base config
+/// (without tokens or suppression lists) and HF-named tensors.
+pub fn ct2_model(bytes: &[u8], file: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
+    ct2_to_hf(&ct2::parse(bytes, file)?, file)
+}
+
 fn read_ct2(dir: &Path) -> Result<(WhisperConfig, Tensors), ModelError> {
     let file = dir.join("model.bin");
     let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
-    let (mut cfg, tensors) = ct2_to_hf(&ct2::parse(&bytes, &file)?, &file)?;
+    let (mut cfg, tensors) = ct2_model(&bytes, &file)?;
     let cfg_path = dir.join("config.json");
     if let Ok(text) = std::fs::read(&cfg_path) {
         let v: Value = serde_json::from_slice(&text).map_err(|e| bad(&cfg_path, e.to_string()))?;

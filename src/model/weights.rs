@@ -95,8 +95,13 @@ pub fn quantize_rows(t: &RawTensor) -> (Vec<i8>, Vec<f32>) {
     (q, scales)
 }
 
+/// Inverse of [`quantize_rows`]: `q` holds `scales.len()` rows of equal length (none may be
+/// empty: an empty matrix has no values to scale).
 fn dequantize_rows(q: &[u8], scales: &[f32]) -> Vec<f32> {
     let cols = q.len() / scales.len().max(1);
+    if cols == 0 {
+        return Vec::new();
+    }
     q.chunks(cols)
         .zip(scales)
         .flat_map(|(row, &s)| row.iter().map(move |&b| (b as i8) as f32 * s))
@@ -184,6 +189,7 @@ pub fn decode_base(
     }
     let cfg =
         WhisperConfig::deserialize(&header["config"]).map_err(|e| bad(format!("config: {e}")))?;
+    cfg.check().map_err(bad)?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
@@ -201,6 +207,18 @@ pub fn decode_base(
                 let scales = st
                     .tensor(&format!("{name}{SCALE_SUFFIX}"))
                     .map_err(|e| bad(format!("{name}: scale missing ({e})")))?;
+                // One f32 scale per row: anything else cannot be the file encode_base wrote.
+                let rows = view.shape().first().copied();
+                if scales.dtype() != Dtype::F32
+                    || Some(scales.shape()) != rows.as_ref().map(std::slice::from_ref)
+                {
+                    return Err(bad(format!(
+                        "{name}: {:?} {:?} scales for an int8 tensor of shape {:?} (one f32 per row expected)",
+                        scales.dtype(),
+                        scales.shape(),
+                        view.shape()
+                    )));
+                }
                 dequantize_rows(view.data(), &crate::tensor_io::f32s(scales.data()))
             }
             other => return Err(bad(format!("{name}: unsupported dtype {other:?}"))),
@@ -263,6 +281,13 @@ mod tests {
                 assert!((x - y).abs() <= s[r] / 2.0 + 1e-6, "row {r}: {x} vs {y}");
             }
         }
+    }
+
+    #[test]
+    fn an_empty_matrix_dequantizes_to_nothing() {
+        // Found by review beside the fuzz target `base`: chunks(0) panicked.
+        assert!(dequantize_rows(&[], &[1.0, 2.0]).is_empty());
+        assert!(dequantize_rows(&[], &[]).is_empty());
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub fn read_manifest(path: &Path) -> Result<Vec<StoredUtterance>, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(StoreError::io(path)(e)),
     };
+    parse_manifest(&text, path)
+}
+
+/// Parses the text of the speaker manifest `path`: every non-blank line must be a stored
+/// utterance whose audio lies inside `recordings/`, else the whole manifest is refused.
+pub fn parse_manifest(text: &str, path: &Path) -> Result<Vec<StoredUtterance>, StoreError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

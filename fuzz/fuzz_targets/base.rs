@@ -1,0 +1,9 @@
+//! Fuzz target: the base file reader (`model::weights::decode_base`)
+//! must refuse any bad input with an error: no panic, no abort, no outsized allocation.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = attune::fuzzing::run("base", data);
+});
