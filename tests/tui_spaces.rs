@@ -5,7 +5,10 @@
 
 mod tui_common;
 
-use tui_common::{MINUTE, Tmux, sample_speaker};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use tui_common::{MINUTE, Tmux, attune_ok, sample_speaker};
 
 fn finished(s: &str) -> bool {
     s.contains("training finished") || s.contains("training failed")
@@ -73,4 +76,51 @@ fn a_space_over_two_speakers_then_a_third_fitted_into_it() {
     assert!(row.contains("embedding"), "{lib}");
     t.quit();
     assert!(home.join("library/tremor-v1.safetensors").is_file());
+
+    // Private by construction: after imports, training, a space, the workbench and exports,
+    // every file attune made in the home (and in the export folders) is 0600, every folder 0700.
+    let set = dir.path().join("exported-set");
+    let file = dir.path().join("exported/tremor-v1.safetensors");
+    attune_ok(
+        &home,
+        &[
+            "enroll",
+            "export",
+            "--speaker",
+            "tremor",
+            set.to_str().unwrap(),
+        ],
+    );
+    attune_ok(
+        &home,
+        &["library", "export", "tremor-v1", file.to_str().unwrap()],
+    );
+    let mut seen = 0;
+    for root in [&home, &set] {
+        seen += check_private(root);
+    }
+    assert_eq!(mode(&file), 0o600, "{}", file.display());
+    assert!(seen > 100, "walked only {seen} entries");
+    assert!(home.join("logs").is_dir() && home.join("spaces").is_dir());
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Asserts every folder under `root` (itself included) is 0700 and every file 0600; returns how
+/// many entries it checked.
+fn check_private(root: &Path) -> usize {
+    assert_eq!(mode(root), 0o700, "{}", root.display());
+    let mut n = 1;
+    for e in std::fs::read_dir(root).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            n += check_private(&p);
+        } else {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+            n += 1;
+        }
+    }
+    n
 }

@@ -42,3 +42,34 @@ pub fn read_audio_files(paths: &[PathBuf]) -> (Vec<(usize, Vec<f32>)>, usize) {
     }
     (good, failed)
 }
+
+/// An error and its causes on one line, `a: b: c`, skipping a cause whose text the line already
+/// holds (library errors name their file and repeat the I/O error they wrap).
+pub fn report(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod report_tests {
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(crate::library::LibraryError::Io {
+            path: "/x/y".into(),
+            source: io,
+        })
+        .context("exporting y");
+        assert_eq!(super::report(&e), "exporting y: /x/y: No such file");
+    }
+}

@@ -275,8 +275,9 @@ fn read_verified(
     Ok((bytes, sub))
 }
 
-/// Copies entry `id`, verified, to `dest` (a file, or a directory to put `<id>.safetensors` in);
-/// the copy is byte-identical and self-contained (weights, metadata, checksum).
+/// Copies entry `id`, verified, to `dest` (a file, or a directory to put `<id>.safetensors` in;
+/// missing parent folders are created 0700); the copy is byte-identical and self-contained
+/// (weights, metadata, checksum), written 0600.
 pub fn export(home: &Home, id: &str, dest: &Path) -> Result<PathBuf, LibraryError> {
     let (bytes, _) = read_verified(&existing_path(home, id)?, None)?;
     let dest = if dest.is_dir() {
@@ -284,7 +285,7 @@ pub fn export(home: &Home, id: &str, dest: &Path) -> Result<PathBuf, LibraryErro
     } else {
         dest.to_path_buf()
     };
-    atomic::write_atomic(&dest, &bytes).map_err(io(&dest))?;
+    atomic::write_private_file(&dest, &bytes).map_err(io(&dest))?;
     Ok(dest)
 }
 

@@ -49,6 +49,61 @@ pub struct SpecialTokens {
 }
 
 impl WhisperConfig {
+    /// Names and shapes of every stored tensor of `cfg` (HF Whisper names; the encoder's sinusoidal
+    /// positions are not stored).
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let cfg = self;
+        let (d, t) = (cfg.n_audio_state, cfg.n_text_state);
+        let mut v: Vec<(String, Vec<usize>)> = vec![
+            ("model.encoder.conv1.weight".into(), vec![d, cfg.n_mels, 3]),
+            ("model.encoder.conv1.bias".into(), vec![d]),
+            ("model.encoder.conv2.weight".into(), vec![d, d, 3]),
+            ("model.encoder.conv2.bias".into(), vec![d]),
+            ("model.encoder.layer_norm.weight".into(), vec![d]),
+            ("model.encoder.layer_norm.bias".into(), vec![d]),
+            (
+                "model.decoder.embed_tokens.weight".into(),
+                vec![cfg.n_vocab, t],
+            ),
+            (
+                "model.decoder.embed_positions.weight".into(),
+                vec![cfg.n_text_ctx, t],
+            ),
+            ("model.decoder.layer_norm.weight".into(), vec![t]),
+            ("model.decoder.layer_norm.bias".into(), vec![t]),
+        ];
+        let attn = |v: &mut Vec<(String, Vec<usize>)>, p: String, d: usize| {
+            for proj in ["q_proj", "k_proj", "v_proj", "out_proj"] {
+                v.push((format!("{p}.{proj}.weight"), vec![d, d]));
+                if proj != "k_proj" {
+                    v.push((format!("{p}.{proj}.bias"), vec![d]));
+                }
+            }
+            v.push((format!("{p}_layer_norm.weight"), vec![d]));
+            v.push((format!("{p}_layer_norm.bias"), vec![d]));
+        };
+        let mlp = |v: &mut Vec<(String, Vec<usize>)>, p: &str, d: usize| {
+            v.push((format!("{p}.fc1.weight"), vec![4 * d, d]));
+            v.push((format!("{p}.fc1.bias"), vec![4 * d]));
+            v.push((format!("{p}.fc2.weight"), vec![d, 4 * d]));
+            v.push((format!("{p}.fc2.bias"), vec![d]));
+            v.push((format!("{p}.final_layer_norm.weight"), vec![d]));
+            v.push((format!("{p}.final_layer_norm.bias"), vec![d]));
+        };
+        for i in 0..cfg.n_audio_layer {
+            let p = format!("model.encoder.layers.{i}");
+            attn(&mut v, format!("{p}.self_attn"), d);
+            mlp(&mut v, &p, d);
+        }
+        for i in 0..cfg.n_text_layer {
+            let p = format!("model.decoder.layers.{i}");
+            attn(&mut v, format!("{p}.self_attn"), t);
+            attn(&mut v, format!("{p}.encoder_attn"), t);
+            mlp(&mut v, &p, t);
+        }
+        v
+    }
+
     /// The prompt that starts every transcription: `<|sot|>[<|en|><|transcribe|>]<|notimestamps|>`.
     pub fn prompt(&self) -> Vec<u32> {
         let t = &self.tokens;

@@ -468,10 +468,7 @@ mod tests {
     #[test]
     fn layout_covers_every_hf_tensor_once() {
         let cfg = crate::model::WhisperConfig::tiny_test();
-        let expected: Vec<String> = crate::model::testing::tensor_shapes(&cfg)
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let expected: Vec<String> = cfg.tensor_shapes().into_iter().map(|(n, _)| n).collect();
         let mut found: Vec<String> = layout(cfg.n_audio_layer, cfg.n_text_layer)
             .into_iter()
             .flat_map(|v| v.parts.into_iter().flatten())

@@ -9,7 +9,6 @@ use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 
 use super::config::{SpecialTokens, WhisperConfig};
-use super::testing::tensor_shapes;
 use super::weights::{Precision, RawTensor, encode_base_as, model_file, tokenizer_file};
 use super::{ModelError, ct2};
 
@@ -175,7 +174,7 @@ fn ct2_to_hf(src: &Tensors, file: &Path) -> Result<(WhisperConfig, Tensors), Mod
     };
     cfg.check().map_err(|what| bad(file, what))?;
     // Every tensor must have the shape the config gives it: what is written always loads.
-    for (name, shape) in tensor_shapes(&cfg) {
+    for (name, shape) in cfg.tensor_shapes() {
         match out.get(&name) {
             Some(t) if t.shape == shape => {}
             Some(t) => {
