@@ -60,18 +60,16 @@ fn the_shipped_base_transcribes_the_real_clips() {
     assert!(corpus_wer(&full) <= 0.10);
 }
 
-/// The int8 × int8 decoder keeps the real clips' transcripts: corpus WER within one word of the
-/// f32 base's. (Int8 in the encoder too costs 2 of the 99 words, so it is only a bench option.)
+/// The int8 × int8 decoder keeps the real clips' transcripts: corpus WER within one
+/// word of the f32 base's. (Int8 in the encoder too costs 2 of the 99 words, so it is only a bench option.)
 #[test]
 fn int8_decoder_keeps_the_real_clips_transcripts() {
     use attune::model::int8::Compute;
-    let f32_wer = corpus_wer(recognizer());
-    let rec = Recognizer::load_with(
-        &shipped_base(),
-        DecodeOptions::default(),
-        Compute::Int8Decoder,
-    )
-    .unwrap();
+    let load = |c| Recognizer::load_with(&shipped_base(), DecodeOptions::default(), c).unwrap();
+    let f32 = load(Compute::F32);
+    assert!(f32.model.weights.int8.is_empty());
+    let f32_wer = corpus_wer(&f32);
+    let rec = load(Compute::Int8Decoder);
     // 4 layers × (4 self + 4 cross + 2 MLP) matrices + the logits head.
     assert_eq!(rec.model.weights.int8.len(), 41);
     let wer = corpus_wer(&rec);
