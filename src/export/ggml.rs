@@ -16,6 +16,7 @@ use half::f16;
 
 use super::{ExportError, Merged, Precision, vocab};
 use crate::model::weights::{RawTensor, sinusoids};
+use crate::util::bytes::LeReader;
 
 /// `ggml` in ASCII, read as a little-endian u32.
 pub const MAGIC: u32 = 0x6767_6d6c;
@@ -253,67 +254,43 @@ pub struct GgmlModel {
     pub tensors: BTreeMap<String, (GgmlType, RawTensor)>,
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    pos: usize,
-    file: &'a Path,
+/// A ggml size or count: an i32 that must not be negative.
+fn size(c: &mut LeReader) -> Result<usize, ExportError> {
+    let v = c.i32()?;
+    usize::try_from(v).map_err(|_| bad(c, format!("negative size {v}")))
 }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ExportError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len());
-        let end = end.ok_or_else(|| ExportError::BadFile {
-            file: self.file.to_path_buf(),
-            what: format!("truncated at byte {}", self.pos),
-        })?;
-        let s = &self.b[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-    fn i32(&mut self) -> Result<i32, ExportError> {
-        let s = self.take(4)?;
-        Ok(i32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn size(&mut self) -> Result<usize, ExportError> {
-        let v = self.i32()?;
-        usize::try_from(v).map_err(|_| self.bad(format!("negative size {v}")))
-    }
-    fn bad(&self, what: String) -> ExportError {
-        ExportError::BadFile {
-            file: self.file.to_path_buf(),
-            what,
-        }
+fn bad(c: &LeReader, what: String) -> ExportError {
+    ExportError::BadFile {
+        file: c.file().to_path_buf(),
+        what,
     }
 }
 
 /// Reads a ggml Whisper file (`file` names it in errors).
 pub fn parse(bytes: &[u8], file: &Path) -> Result<GgmlModel, ExportError> {
-    let mut c = Cursor {
-        b: bytes,
-        pos: 0,
-        file,
-    };
+    let mut c = LeReader::new(bytes, file);
     if c.i32()? as u32 != MAGIC {
-        return Err(c.bad("not a ggml file (bad magic)".into()));
+        return Err(bad(&c, "not a ggml file (bad magic)".into()));
     }
     let mut hparams = [0i32; 11];
     for h in &mut hparams {
         *h = c.i32()?;
     }
-    let (n_mel, n_fft) = (c.size()?, c.size()?);
+    let (n_mel, n_fft) = (size(&mut c)?, size(&mut c)?);
     let filters = crate::tensor_io::f32s(c.take(4 * n_mel * n_fft)?);
-    let n_vocab = c.size()?;
+    let n_vocab = size(&mut c)?;
     let mut vocab = Vec::with_capacity(n_vocab);
     for _ in 0..n_vocab {
-        let len = c.size()?;
+        let len = size(&mut c)?;
         vocab.push(c.take(len)?.to_vec());
     }
     let mut tensors = BTreeMap::new();
-    while c.pos < bytes.len() {
-        let (n_dims, name_len, ty) = (c.size()?, c.size()?, c.i32()?);
-        let ty = GgmlType::from_i32(ty).ok_or_else(|| c.bad(format!("tensor type {ty}")))?;
+    while !c.at_end() {
+        let (n_dims, name_len, ty) = (size(&mut c)?, size(&mut c)?, c.i32()?);
+        let ty = GgmlType::from_i32(ty).ok_or_else(|| bad(&c, format!("tensor type {ty}")))?;
         let mut shape = (0..n_dims)
-            .map(|_| c.size())
+            .map(|_| size(&mut c))
             .collect::<Result<Vec<_>, _>>()?;
         shape.reverse();
         let name = String::from_utf8_lossy(c.take(name_len)?).into_owned();

@@ -131,6 +131,15 @@ pub enum ExportError {
     Candle(#[from] candle_core::Error),
 }
 
+impl From<crate::util::bytes::Truncated> for ExportError {
+    fn from(t: crate::util::bytes::Truncated) -> Self {
+        Self::BadFile {
+            file: t.file,
+            what: format!("truncated at byte {}", t.at),
+        }
+    }
+}
+
 impl ExportError {
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
         move |source| ExportError::Io {

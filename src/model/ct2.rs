@@ -9,6 +9,7 @@ use half::{bf16, f16};
 
 use super::ModelError;
 use super::weights::RawTensor;
+use crate::util::bytes::LeReader;
 
 type Tensors = BTreeMap<String, RawTensor>;
 
@@ -324,49 +325,18 @@ pub fn encode(spec: &str, revision: u32, vars: &[Variable], aliases: &[(&str, &s
     out
 }
 
-/// Cursor over CTranslate2's little-endian binary layout.
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-    file: &'a Path,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len());
-        let end = end.ok_or_else(|| bad(self.file, format!("truncated at byte {}", self.pos)))?;
-        let s = &self.b[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-    fn u8(&mut self) -> Result<u8, ModelError> {
-        Ok(self.take(1)?[0])
-    }
-    fn u16(&mut self) -> Result<u16, ModelError> {
-        let s = self.take(2)?;
-        Ok(u16::from_le_bytes([s[0], s[1]]))
-    }
-    fn u32(&mut self) -> Result<u32, ModelError> {
-        let s = self.take(4)?;
-        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn string(&mut self) -> Result<String, ModelError> {
-        let n = self.u16()? as usize;
-        let s = self.take(n)?;
-        Ok(String::from_utf8_lossy(s)
-            .trim_end_matches('\0')
-            .to_string())
-    }
+/// A CTranslate2 string: u16 length, bytes, trailing NULs dropped.
+fn read_string(r: &mut LeReader) -> Result<String, ModelError> {
+    let n = r.u16()? as usize;
+    Ok(String::from_utf8_lossy(r.take(n)?)
+        .trim_end_matches('\0')
+        .to_string())
 }
 
 /// Parses `model.bin` (binary version 5 or 6) into name → f32 tensor: int8/int16 weights are
 /// divided by their `weight_scale` (and the scales dropped), aliases resolved.
 pub fn parse(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
-    let mut r = Reader {
-        b: bytes,
-        pos: 0,
-        file,
-    };
+    let mut r = LeReader::new(bytes, file);
     let version = r.u32()?;
     if !(5..=6).contains(&version) {
         return Err(bad(
@@ -374,12 +344,12 @@ pub fn parse(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
             format!("CTranslate2 binary version {version} is not supported"),
         ));
     }
-    let _spec = r.string()?;
+    let _spec = read_string(&mut r)?;
     let _revision = r.u32()?;
     let count = r.u32()?;
     let mut out = Tensors::new();
     for _ in 0..count {
-        let name = r.string()?;
+        let name = read_string(&mut r)?;
         let rank = r.u8()? as usize;
         let shape = (0..rank)
             .map(|_| r.u32().map(|d| d as usize))
@@ -448,11 +418,11 @@ pub fn parse(bytes: &[u8], file: &Path) -> Result<Tensors, ModelError> {
             row.iter_mut().for_each(|v| *v /= sc);
         }
     }
-    if r.pos < bytes.len() {
+    if !r.at_end() {
         let aliases = r.u32()?;
         for _ in 0..aliases {
-            let alias = r.string()?;
-            let target = r.string()?;
+            let alias = read_string(&mut r)?;
+            let target = read_string(&mut r)?;
             if let Some(t) = out.get(&target).cloned() {
                 out.insert(alias, t);
             }

@@ -46,6 +46,15 @@ pub enum ModelError {
     Candle(#[from] candle_core::Error),
 }
 
+impl From<crate::util::bytes::Truncated> for ModelError {
+    fn from(t: crate::util::bytes::Truncated) -> Self {
+        Self::BadFile {
+            file: t.file,
+            what: format!("truncated at byte {}", t.at),
+        }
+    }
+}
+
 impl ModelError {
     pub fn io(file: &Path, source: std::io::Error) -> Self {
         Self::Io {

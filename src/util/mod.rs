@@ -1,7 +1,8 @@
 //! The ground floor: generic helpers every other module may use and that use nothing of attune's
-//! own — private atomic file writes, wall-clock time and civil dates, hashing, a seeded RNG.
+//! own — private atomic file writes, a bounds-checked byte reader, wall-clock time and civil dates, hashing, a seeded RNG.
 
 pub mod atomic;
+pub mod bytes;
 pub mod hash;
 pub mod names;
 pub mod rng;
