@@ -6,6 +6,8 @@
 //! of N bytes failed`) instead of passing on a machine that overcommits memory.
 
 mod ct2_common;
+#[path = "enroll_common/mod.rs"]
+mod enroll_common;
 
 use std::alloc::System;
 use std::collections::BTreeMap;
@@ -112,31 +114,13 @@ fn seed_config() -> WhisperConfig {
     }
 }
 
-/// A short sine tone in the given WAV encoding.
+/// A short sine tone in the given WAV encoding (channels duplicated).
 fn wav(rate: u32, channels: u16, bits: u16, float: bool, frames: usize) -> Vec<u8> {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: bits,
-        sample_format: if float {
-            hound::SampleFormat::Float
-        } else {
-            hound::SampleFormat::Int
-        },
-    };
-    let mut cursor = std::io::Cursor::new(Vec::new());
-    let mut w = hound::WavWriter::new(&mut cursor, spec).unwrap();
-    for i in 0..frames * usize::from(channels) {
-        let x = 0.5 * (i as f32 * 0.07).sin();
-        if float {
-            w.write_sample(x).unwrap();
-        } else {
-            let max = ((1i64 << (bits - 1)) - 1) as f32;
-            w.write_sample((x * max) as i32).unwrap();
-        }
-    }
-    w.finalize().unwrap();
-    cursor.into_inner()
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.wav");
+    let tone: Vec<f32> = (0..frames).map(|i| 0.5 * (i as f32 * 0.07).sin()).collect();
+    enroll_common::write_wav(&path, &tone, rate, channels, bits, float);
+    std::fs::read(&path).unwrap()
 }
 
 #[test]
