@@ -43,7 +43,7 @@ pub fn plan_batches(lengths: &[usize], batch: usize, full_context: bool) -> Vec<
 }
 
 impl Recognizer {
-    /// Loads the base stored in `dir` on the CPU at the default precision (f32).
+    /// Loads the base stored in `dir` on the CPU with the default compute (int8 decoder).
     pub fn load(dir: &Path, options: DecodeOptions) -> Result<Self, ModelError> {
         Self::load_with(dir, options, Compute::default())
     }

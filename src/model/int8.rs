@@ -16,11 +16,12 @@ const BLOCK: usize = 32;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compute {
-    /// Every product in f32 (the dequantized base). The default until the int8 path is
-    /// measured faster on a quiet machine (see `attune bench decode --precision`).
-    #[default]
+    /// Every product in f32 (the dequantized base): exact, e.g. to compare exports.
     F32,
     /// The decoder's linears and the logits head in int8 (read every token: memory-bound).
+    /// The inference default: measured faster with the same real-clip transcripts
+    /// (`attune bench decode --compute …`, README).
+    #[default]
     Int8Decoder,
     /// Encoder and decoder in int8.
     Int8,

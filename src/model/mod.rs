@@ -77,10 +77,11 @@ pub struct Whisper {
 }
 
 impl Whisper {
-    /// Loads the base stored in `dir` (`model.safetensors` + `tokenizer.json`) at the default
-    /// inference precision (f32).
+    /// Loads the base stored in `dir` (`model.safetensors` + `tokenizer.json`) with every
+    /// product in f32 (exports and exact comparisons; inference goes through
+    /// [`crate::recognizer::Recognizer::load`], which adds the int8 decoder).
     pub fn load(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), ModelError> {
-        Self::load_with(dir, device, int8::Compute::default())
+        Self::load_with(dir, device, int8::Compute::F32)
     }
 
     /// Like [`Whisper::load`], with the matrices `compute` covers also kept as Q8_0 for int8 ×
