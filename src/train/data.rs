@@ -102,10 +102,14 @@ pub struct StepBatch {
     pub ids: Vec<u32>,
 }
 
+/// Most examples in one batch of a step: a fused job's step (8 per speaker) runs as several.
+pub const MICRO_BATCH: usize = 8;
+
 /// Assembles one step. `groups[g] = (table row, examples of that speaker in this step)`; each
 /// speaker's token weights sum to 1, so the loss is the sum over speakers of each speaker's mean.
-/// Every example keeps its own encoder context (the one inference uses for it): the step is one
-/// batch per distinct context, in increasing order.
+/// Every example keeps its own encoder context (the one inference uses for it): the step is
+/// batches of one context each, in increasing order, at most [`MICRO_BATCH`] examples per batch
+/// (the job runs backward per batch, so this bounds the activations alive at once).
 pub fn assemble(
     groups: &[(u32, Vec<(&Example, u64)>)],
     n_mels: usize,
@@ -128,13 +132,21 @@ pub fn assemble(
         .collect();
     contexts.sort_unstable();
     contexts.dedup();
-    contexts
+    let micro: Vec<(usize, Vec<_>)> = contexts
         .into_iter()
-        .map(|frames| {
+        .flat_map(|frames| {
             let rows: Vec<_> = all
                 .iter()
                 .filter(|(_, e, _, _)| e.mel.len() / n_mels == frames)
                 .collect();
+            rows.chunks(MICRO_BATCH)
+                .map(|c| (frames, c.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    micro
+        .into_iter()
+        .map(|(frames, rows)| {
             let b = rows.len();
             let l = rows
                 .iter()
@@ -250,6 +262,50 @@ mod tests {
         let state = a.state();
         let mut c = Sampler::restore(10, 3, state);
         assert_eq!(a.next_batch(4), c.next_batch(4));
+    }
+
+    #[test]
+    fn steps_split_into_micro_batches_of_one_context_with_every_example_once() {
+        let n_mels = 2;
+        let ex = |frames: usize, n: u32| Example {
+            mel: vec![0.5; n_mels * frames],
+            tokens: (0..n).collect(),
+        };
+        let short: Vec<Example> = (0..7).map(|i| ex(4, 3 + i % 3)).collect();
+        let long: Vec<Example> = (0..13).map(|i| ex(6, 4 + i % 2)).collect();
+        let groups: Vec<(u32, Vec<(&Example, u64)>)> = vec![
+            (0, short.iter().chain(&long[..5]).map(|e| (e, 1)).collect()),
+            (1, long[5..].iter().map(|e| (e, 2)).collect()),
+        ];
+        let aug = SpecAugment {
+            time_masks: 0,
+            max_time: 0,
+            freq_masks: 0,
+            max_freq: 0,
+        };
+        let batches = assemble(&groups, n_mels, 1, aug, 99, &Device::Cpu).unwrap();
+        let frames: Vec<usize> = batches.iter().map(|b| b.mel.dim(2).unwrap()).collect();
+        // 7 short → one batch; 13 long → 8 + 5; contexts in increasing order.
+        assert_eq!(frames, vec![4, 6, 6]);
+        assert!(batches.iter().all(|b| b.ids.len() <= MICRO_BATCH));
+        let rows: usize = batches.iter().map(|b| b.ids.len()).sum();
+        assert_eq!(rows, 20);
+        // Each speaker's token weights still sum to 1 across the batches.
+        for speaker in [0u32, 1] {
+            let total: f32 = batches
+                .iter()
+                .map(|b| {
+                    let w = b.weight.to_vec2::<f32>().unwrap();
+                    b.ids
+                        .iter()
+                        .zip(w)
+                        .filter(|(id, _)| **id == speaker)
+                        .map(|(_, row)| row.iter().sum::<f32>())
+                        .sum::<f32>()
+                })
+                .sum();
+            assert!((total - 1.0).abs() < 1e-5, "speaker {speaker}: {total}");
+        }
     }
 
     #[test]

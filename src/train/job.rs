@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use candle_core::D;
+use candle_core::backprop::GradStore;
 
 use super::checkpoint::{Checkpoint, SpeakerState};
 use super::data::{Example, SpeakerData, assemble};
@@ -202,9 +203,12 @@ pub fn run(
             &dev,
         )?;
         let table = params.table()?;
-        let mut loss: Option<candle_core::Tensor> = None;
+        // One backward per micro-batch, gradients summed: the loss is a sum over examples, so
+        // this equals one backward over the whole step while only one micro-batch's graph
+        // (activations) is alive at a time.
+        let mut grads: Option<GradStore> = None;
+        let mut loss = 0f64;
         let mut losses = vec![None; speakers.len()];
-        let mut row_losses = Vec::new();
         for batch in &buckets {
             let hooks = table.gather(&batch.ids)?;
             let audio = model.encode(&batch.mel, &hooks, true)?;
@@ -216,14 +220,17 @@ pub fn run(
                 .neg()?; // [B, L]
             let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
             let sum = per_row.sum_all()?;
-            loss = Some(match loss {
-                Some(l) => (l + sum)?,
-                None => sum,
-            });
-            row_losses.push((per_row, &batch.ids));
+            let g = sum.backward()?;
+            match grads.as_mut() {
+                Some(acc) => acc.extend(g)?,
+                None => grads = Some(g),
+            }
+            loss += sum.to_scalar::<f32>()? as f64;
+            for (r, &i) in per_row.to_vec1::<f32>()?.iter().zip(&batch.ids) {
+                *losses[i as usize].get_or_insert(0.0) += *r as f64;
+            }
         }
-        let loss = loss.expect("a step has at least one example");
-        let grads = loss.backward()?;
+        let grads = grads.expect("a step has at least one example");
         let lr: Vec<f64> = opt
             .steps
             .iter()
@@ -233,17 +240,12 @@ pub fn run(
         let shared_lr = schedule(opt_shared.steps[0], cfg.warmup, cfg.max_steps, cfg.lr);
         opt_shared.step(&shared_vars, &grads, &[true], &[shared_lr])?;
         step += 1;
-        for (per_row, ids) in row_losses {
-            for (r, &i) in per_row.to_vec1::<f32>()?.iter().zip(ids) {
-                *losses[i as usize].get_or_insert(0.0) += *r as f64;
-            }
-        }
         let elapsed = start.elapsed().as_secs_f64();
         let eta =
             elapsed / (step - first_step).max(1) as f64 * cfg.max_steps.saturating_sub(step) as f64;
         progress(TrainEvent::Step {
             step,
-            loss: loss.to_scalar::<f32>()? as f64,
+            loss,
             losses,
             elapsed,
             eta,

@@ -6,4 +6,5 @@ pub mod bytes;
 pub mod hash;
 pub mod names;
 pub mod rng;
+pub mod runtime_env;
 pub mod time;

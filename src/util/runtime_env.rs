@@ -1,0 +1,77 @@
+//! CPU runtime settings that candle and mimalloc read only from the environment, given to the
+//! `attune` process by re-executing it once with them set (safe code cannot change its own
+//! environment once threads may exist). A variable the user already set is never overridden.
+//!
+//! Why each one (measured with `strace -c -f` and `perf`, see ARCHITECTURE.md):
+//! - `RAYON_NUM_THREADS`: without it candle re-reads `/proc/cpuinfo` on **every** f32 matmul
+//!   to count physical cores (≈ 8,000 opens in a 5-step training run).
+//! - `MIMALLOC_PURGE_DELAY`: mimalloc returns freed pages to the kernel after 10 ms by
+//!   default, so the next tensor of the same size faults in fresh zeroed pages again.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt as _;
+use std::process::Command;
+
+/// Set by the re-executed process so that it never loops.
+const MARK: &str = "ATTUNE_RUNTIME_ENV";
+
+/// The settings attune runs with, as (variable, value) pairs.
+pub fn settings() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "RAYON_NUM_THREADS",
+            num_cpus::get_physical().max(1).to_string(),
+        ),
+        ("MIMALLOC_PURGE_DELAY", "1000".to_string()),
+    ]
+}
+
+/// The settings not already present in the environment `has` describes.
+fn missing(has: impl Fn(&str) -> bool) -> Vec<(&'static str, String)> {
+    settings().into_iter().filter(|(k, _)| !has(k)).collect()
+}
+
+/// Re-executes the running binary with the missing settings. Returns only when nothing is
+/// missing, this is already the re-executed process, or `exec` failed (the error, for the
+/// caller to ignore: the settings are a speed-up, never needed for correct results).
+pub fn reexec_with_settings() -> Option<std::io::Error> {
+    if std::env::var_os(MARK).is_some() {
+        return None;
+    }
+    let add = missing(|k| std::env::var_os(k).is_some());
+    if add.is_empty() {
+        return None;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return Some(e),
+    };
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| OsString::from("attune"));
+    let err = Command::new(exe)
+        .arg0(arg0)
+        .args(args)
+        .envs(add)
+        .env(MARK, "1")
+        .exec();
+    Some(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_settings_win_and_thread_count_is_positive() {
+        let all = missing(|_| false);
+        assert!(all.iter().any(|(k, _)| *k == "RAYON_NUM_THREADS"));
+        let threads: usize = all[0].1.parse().unwrap();
+        assert!(threads >= 1);
+        assert!(
+            missing(|k| k == "RAYON_NUM_THREADS")
+                .iter()
+                .all(|(k, _)| *k != "RAYON_NUM_THREADS")
+        );
+        assert!(missing(|_| true).is_empty());
+    }
+}
