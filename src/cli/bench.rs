@@ -29,8 +29,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serving throughput with many submodels: mixed-speaker batches vs swap-per-request vs one
-    /// batch per speaker vs the base alone; submodel hot-load time
+    /// Serving figures with many submodels: a burst of requests served by mixed-speaker
+    /// batches, one batch per speaker, swap-per-request (loaded from disk, or cached) and the
+    /// base alone; throughput, latency p50/p95, batch fill, tokens; submodel hot-load time
     Serve(super::bench_serve::Args),
     /// The README's results table: each sample speaker personalized with the default recipe in
     /// a scratch home; test-part WER (stock, base, submodel), 95 % interval, verdict, seconds,

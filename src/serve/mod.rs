@@ -3,6 +3,7 @@
 //! speaker's adapter from a stack of the batch's distinct submodels.
 
 pub mod synthetic;
+pub mod workload;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
