@@ -167,25 +167,40 @@ impl candle_core::CustomOp1 for FrozenLinear {
         "frozen-linear"
     }
 
+    /// One GEMM straight on the input's and the weight's storage (no copy of either), then the
+    /// bias added in place.
     fn cpu_fwd(
         &self,
         storage: &candle_core::CpuStorage,
         layout: &candle_core::Layout,
     ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let (start, end) = layout
+        use candle_core::backend::BackendStorage as _;
+        let (start, _) = layout
             .contiguous_offsets()
             .ok_or_else(|| candle_core::Error::Msg("frozen-linear: input not contiguous".into()))?;
-        let x = Tensor::from_slice(
-            &storage.as_slice::<f32>()?[start..end],
-            layout.shape(),
-            &candle_core::Device::Cpu,
-        )?;
-        let y = gemm_rows(&self.0, &x)?;
-        let shape = y.shape().clone();
-        Ok((
-            candle_core::CpuStorage::F32(y.flatten_all()?.to_vec1::<f32>()?),
-            shape,
-        ))
+        let weight = self.0.weight();
+        let (n, k) = weight.dims2()?;
+        let m = layout.shape().elem_count() / k.max(1);
+        let (w, w_layout) = weight.storage_and_layout();
+        let candle_core::Storage::Cpu(w) = &*w else {
+            candle_core::bail!("frozen-linear: weight not on the CPU")
+        };
+        let x_layout = candle_core::Layout::contiguous_with_offset((m, k), start);
+        let mut y = storage.matmul(w, (1, m, n, k), &x_layout, &w_layout.transpose(0, 1)?)?;
+        if let Some(b) = self.0.bias() {
+            let b = b.to_vec1::<f32>()?;
+            let candle_core::CpuStorage::F32(out) = &mut y else {
+                candle_core::bail!("frozen-linear: f32 only")
+            };
+            for row in out.chunks_mut(n) {
+                row.iter_mut().zip(&b).for_each(|(o, b)| *o += b);
+            }
+        }
+        let mut dims = layout.shape().dims().to_vec();
+        if let Some(last) = dims.last_mut() {
+            *last = n;
+        }
+        Ok((y, dims.into()))
     }
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
@@ -351,5 +366,21 @@ mod tests {
         let gx = g.get(x.as_tensor()).unwrap().to_vec3::<f32>().unwrap();
         // ∂L/∂x = coef · W: [1,2]·W = [-1, 3, 7]; [3,-1]·W = [4, 5.5, 7]
         assert_eq!(gx, vec![vec![vec![-1.0, 3.0, 7.0], vec![4.0, 5.5, 7.0]]]);
+
+        // The same rows at an offset in a larger storage (a narrowed batch) give the same result.
+        let parent = Var::new(
+            &[
+                [[9f32, 9.0, 9.0], [9.0, 9.0, 9.0]],
+                [[1f32, 0.0, -1.0], [2.0, 1.0, 0.0]],
+            ],
+            &dev,
+        )
+        .unwrap();
+        let narrowed = parent.as_tensor().narrow(0, 1, 1).unwrap();
+        let y = lin.forward(&narrowed).unwrap();
+        assert_eq!(
+            y.to_vec3::<f32>().unwrap(),
+            vec![vec![vec![-1.5, -3.5], vec![4.5, -2.0]]]
+        );
     }
 }
