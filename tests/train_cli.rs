@@ -70,9 +70,10 @@ fn a_short_job_personalizes_a_sample_speaker() {
         last["base_wer"].as_f64().unwrap(),
         last["wer"].as_f64().unwrap(),
     );
-    // Test part (17 utterances, never trained on or selected on). Measured: 0.500 → 0.265 after
-    // 10 steps (fixed seeds); allow for float noise across CPUs.
-    assert!((base - 0.500).abs() < 0.01, "base test WER {base}");
+    // Test part (17 utterances, never trained on or selected on). Measured with the int8
+    // decoder: 0.456 (0.500 with f32 products: 3 of 68 words differ on this atypical speech)
+    // → 0.265 after 10 steps (fixed seeds); allow for float noise across CPUs.
+    assert!((base - 0.456).abs() < 0.01, "base test WER {base}");
     assert!(wer < base - 0.08, "10 steps should help: {base} → {wer}");
     assert_eq!(last["test_utterances"], 17);
     assert!(last["dev_wer"].is_number() && last["stock_wer"].is_number());

@@ -206,7 +206,7 @@ pub fn run(
         // One backward per micro-batch, gradients summed: the loss is a sum over examples, so
         // this equals one backward over the whole step while only one micro-batch's graph
         // (activations) is alive at a time.
-        let mut grads: Option<GradStore> = None;
+        let mut grads = GradStore::default();
         let mut loss = 0f64;
         let mut losses = vec![None; speakers.len()];
         for batch in &buckets {
@@ -220,17 +220,12 @@ pub fn run(
                 .neg()?; // [B, L]
             let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
             let sum = per_row.sum_all()?;
-            let g = sum.backward()?;
-            match grads.as_mut() {
-                Some(acc) => acc.extend(g)?,
-                None => grads = Some(g),
-            }
+            accumulate(&mut grads, sum.backward()?, [&row_vars, &shared_vars])?;
             loss += sum.to_scalar::<f32>()? as f64;
             for (r, &i) in per_row.to_vec1::<f32>()?.iter().zip(&batch.ids) {
                 *losses[i as usize].get_or_insert(0.0) += *r as f64;
             }
         }
-        let grads = grads.expect("a step has at least one example");
         let lr: Vec<f64> = opt
             .steps
             .iter()
@@ -284,6 +279,27 @@ pub fn run(
         seconds: start.elapsed().as_secs_f64(),
         cancelled,
     })
+}
+
+/// Adds the trainable variables' gradients in `g` to `acc` and drops the rest: candle's backward
+/// also returns gradients for constants it met (inputs, frozen norms and biases), new tensors
+/// for every micro-batch, which kept like this would hold a whole step's worth of memory.
+fn accumulate<'a>(
+    acc: &mut GradStore,
+    g: GradStore,
+    vars: impl IntoIterator<Item = &'a std::collections::BTreeMap<String, candle_core::Var>>,
+) -> candle_core::Result<()> {
+    for var in vars.into_iter().flat_map(|m| m.values()) {
+        let t = var.as_tensor();
+        if let Some(new) = g.get(t) {
+            let sum = match acc.get(t) {
+                Some(old) => (old + new)?,
+                None => new.clone(),
+            };
+            acc.insert(t, sum);
+        }
+    }
+    Ok(())
 }
 
 /// Scores every active speaker on its dev set, keeps the best row, applies early stopping.
