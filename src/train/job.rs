@@ -353,3 +353,36 @@ fn evaluate(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor, Var};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn accumulation_sums_variable_gradients_and_drops_the_constants() {
+        let dev = Device::Cpu;
+        let x = Var::new(&[1f32, 2.0], &dev).unwrap();
+        let vars = BTreeMap::from([("x".to_string(), x.clone())]);
+        let mut acc = GradStore::default();
+        for scale in [3f32, 5.0] {
+            let c = Tensor::new(&[scale, scale], &dev).unwrap();
+            let g = (x.as_tensor() * &c)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            assert!(
+                g.get(&c).is_some(),
+                "candle also returns the constant's gradient"
+            );
+            accumulate(&mut acc, g, [&vars]).unwrap();
+            assert!(acc.get(&c).is_none());
+        }
+        assert_eq!(acc.get_ids().count(), 1);
+        let gx = acc.get(x.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(gx, vec![8.0, 8.0]);
+    }
+}
