@@ -70,10 +70,11 @@ fn a_short_job_personalizes_a_sample_speaker() {
         last["base_wer"].as_f64().unwrap(),
         last["wer"].as_f64().unwrap(),
     );
-    // Test part (17 utterances, never trained on or selected on). Measured with the int8
-    // decoder: 0.456 (0.500 with f32 products: 3 of 68 words differ on this atypical speech)
-    // → 0.265 after 10 steps (fixed seeds); allow for float noise across CPUs.
-    assert!((base - 0.456).abs() < 0.01, "base test WER {base}");
+    // Test part (17 utterances, never trained on or selected on). The base's figure moves with
+    // the CPU's kernels on this atypical speech (measured: 0.500 f32 products with AVX2 GEMM,
+    // 0.456 with the int8 decoder, 0.515 with AVX-512 GEMM: 3-4 of 68 words), so the test pins
+    // a band, and that 10 steps (fixed seeds) help.
+    assert!((0.40..=0.56).contains(&base), "base test WER {base}");
     assert!(wer < base - 0.08, "10 steps should help: {base} → {wer}");
     assert_eq!(last["test_utterances"], 17);
     assert!(last["dev_wer"].is_number() && last["stock_wer"].is_number());
