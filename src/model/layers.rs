@@ -151,11 +151,16 @@ fn gemm_rows(lin: &candle_nn::Linear, x: &Tensor) -> Result<Tensor> {
     let dims = x.dims().to_vec();
     let d_in = *dims.last().unwrap_or(&1);
     let y = lin.forward(&x.reshape((x.elem_count() / d_in.max(1), d_in))?)?;
-    let mut out = dims;
+    y.reshape(with_last_dim(&dims, y.dim(1)?))
+}
+
+/// `dims` with its last entry replaced by `n`: the shape of a linear layer's output.
+fn with_last_dim(dims: &[usize], n: usize) -> Vec<usize> {
+    let mut out = dims.to_vec();
     if let Some(last) = out.last_mut() {
-        *last = y.dim(1)?;
+        *last = n;
     }
-    y.reshape(out)
+    out
 }
 
 /// A linear layer with frozen weights as one autograd op: its backward returns `∂L/∂x = g W`
@@ -196,11 +201,7 @@ impl candle_core::CustomOp1 for FrozenLinear {
                 row.iter_mut().zip(&b).for_each(|(o, b)| *o += b);
             }
         }
-        let mut dims = layout.shape().dims().to_vec();
-        if let Some(last) = dims.last_mut() {
-            *last = n;
-        }
-        Ok((y, dims.into()))
+        Ok((y, with_last_dim(layout.shape().dims(), n).into()))
     }
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {

@@ -2,7 +2,7 @@
 //! `attune` process by re-executing it once with them set (safe code cannot change its own
 //! environment once threads may exist). A variable the user already set is never overridden.
 //!
-//! Why each one (measured with `strace -c -f` and `perf`, see ARCHITECTURE.md):
+//! Why each one (measured with `strace -c -f` and `perf`; README, "Speed"):
 //! - `RAYON_NUM_THREADS`: without it candle re-reads `/proc/cpuinfo` on **every** f32 matmul
 //!   to count physical cores (≈ 8,000 opens in a 5-step training run).
 //! - `MIMALLOC_PURGE_DELAY=-1`: mimalloc returns freed pages to the kernel after 10 ms by
