@@ -70,3 +70,57 @@ fn hypotheses_are_scored_with_the_english_normaliser() {
         "{err}"
     );
 }
+
+/// With `--submodel`, the same utterances are transcribed with it and the paired interval of
+/// (other − submodel) WER is printed: perfect hypotheses against a fresh hybrid submodel (which
+/// computes the base) can only show the submodel behind.
+#[test]
+fn hypotheses_are_compared_with_a_submodel_on_the_same_utterances() {
+    use attune::submodel::{Kind, Spec};
+    let (utts, _) = attune::dataset::load_set(&real()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en");
+    let (model, _) = attune::model::Whisper::load(&base, &candle_core::Device::Cpu).unwrap();
+    let cfg = &model.config;
+    let mut sub = attune::serve::synthetic::submodel(
+        &Spec::new(Kind::Hybrid, 8),
+        (cfg, &model.hash, &cfg.name),
+        "real",
+        1,
+        0.0,
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let store = attune::store::Home { root: home.clone() };
+    attune::library::add(&store, &mut sub).unwrap();
+    let file = dir.path().join("hyps.jsonl");
+    let lines: Vec<String> = utts
+        .iter()
+        .map(|u| serde_json::json!({ "id": u.id, "text": u.text }).to_string())
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
+        .arg("--home")
+        .arg(&home)
+        .args(["eval", "--json", "--set"])
+        .arg(real())
+        .arg("--hypotheses")
+        .arg(&file)
+        .args(["--submodel", &sub.meta.id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hypotheses"]["wer"], 0.0, "{v}");
+    let sub_wer = v["submodel"]["wer"].as_f64().unwrap();
+    // The base's WER on these clips (tests/base_model.rs): 6 errors in 99 words.
+    assert!((sub_wer - 6.0 / 99.0).abs() < 1e-9, "{v}");
+    let ci = v["ci95"].as_array().unwrap();
+    assert!(ci[1].as_f64().unwrap() <= 0.0, "{v}");
+    assert!(ci[0].as_f64().unwrap() < 0.0, "{v}");
+}

@@ -42,9 +42,8 @@ fn cfg32() -> WhisperConfig {
 
 fn lora(model: &Whisper, speaker: &str) -> Submodel {
     let spec = Spec {
-        kind: Kind::Lora,
-        rank: 4,
         alpha: 8.0,
+        ..Spec::new(Kind::Lora, 4)
     };
     let cfg = &model.config;
     synthetic::submodel(

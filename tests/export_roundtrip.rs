@@ -56,9 +56,8 @@ fn merged_exports_reimported_transcribe_like_base_plus_submodel() {
         Recognizer::load_with(&shipped_base(), DecodeOptions::default(), Compute::F32).unwrap();
     let cfg = &rec.model.config;
     let spec = Spec {
-        kind: Kind::Lora,
-        rank: 8,
         alpha: 16.0,
+        ..Spec::new(Kind::Lora, 8)
     };
     let mut sub: Submodel = synthetic::submodel(
         &spec,

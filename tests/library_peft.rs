@@ -1,6 +1,6 @@
 //! PEFT export of LoRA submodels: key names and shapes follow the Hugging Face Whisper scheme
 //! (checked against the shipped base's own HF parameter names), values are our A/B transposed,
-//! and residual submodels are refused with a clear error.
+//! and residual and hybrid submodels are refused with a clear error.
 
 use std::collections::BTreeSet;
 
@@ -16,9 +16,8 @@ fn lora_exports_with_hf_whisper_names_shapes_and_values() {
     let (model, _) = Whisper::load(&shipped_base(), &Device::Cpu).unwrap();
     let cfg = &model.config;
     let spec = Spec {
-        kind: Kind::Lora,
-        rank: 8,
         alpha: 16.0,
+        ..Spec::new(Kind::Lora, 8)
     };
     let mut sub = synthetic::submodel(
         &spec,
@@ -111,18 +110,25 @@ fn lora_exports_with_hf_whisper_names_shapes_and_values() {
 }
 
 #[test]
-fn residual_submodels_have_no_peft_form() {
+fn residual_and_hybrid_submodels_have_no_peft_form() {
     let cfg = attune::model::WhisperConfig::tiny_test();
-    let spec = Spec::new(Kind::Residual, 4);
-    let mut sub =
-        synthetic::submodel(&spec, (&cfg, "h", "test"), "bob", 1, 0.1, &Device::Cpu).unwrap();
-    sub.meta.id = "bob-v1".into();
-    let dir = tempfile::tempdir().unwrap();
-    let err = peft::export_peft(&sub, &dir.path().join("out"), None).unwrap_err();
-    assert!(matches!(err, PeftError::NotLora { .. }));
-    let msg = err.to_string();
-    assert!(msg.contains("bob-v1") && msg.contains("only LoRA"), "{msg}");
-    assert!(!dir.path().join("out").exists(), "nothing written");
+    for kind in [Kind::Residual, Kind::Hybrid] {
+        let spec = Spec::new(kind, 4);
+        let mut sub =
+            synthetic::submodel(&spec, (&cfg, "h", "test"), "bob", 1, 0.1, &Device::Cpu).unwrap();
+        sub.meta.id = "bob-v1".into();
+        let dir = tempfile::tempdir().unwrap();
+        let err = peft::export_peft(&sub, &dir.path().join("out"), None).unwrap_err();
+        assert!(matches!(err, PeftError::NotLora { .. }), "{kind}");
+        let msg = err.to_string();
+        assert!(msg.contains("bob-v1") && msg.contains("only LoRA"), "{msg}");
+        assert!(!dir.path().join("out").exists(), "{kind}: nothing written");
+    }
+    // A hybrid's residual half has no place in Whisper's layers: only attune's own file.
+    assert_eq!(
+        attune::export::Format::for_kind(Kind::Hybrid),
+        vec![attune::export::Format::File]
+    );
 }
 
 /// The shipped base in the source tree (tests may read it; the binary carries its own copy).

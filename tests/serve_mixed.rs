@@ -40,6 +40,7 @@ fn mixed_speaker_batches_equal_one_by_one() {
         ("res-a", Spec::new(Kind::Residual, 32), 0.1),
         ("res-b", Spec::new(Kind::Residual, 32), 0.1),
         ("lora-c", Spec::new(Kind::Lora, 8), 0.04),
+        ("hyb-d", Spec::new(Kind::Hybrid, 16), 0.04),
     ];
     let mut ids = vec![None];
     for (seed, (speaker, spec, scale)) in specs.iter().enumerate() {
@@ -88,10 +89,10 @@ fn mixed_speaker_batches_equal_one_by_one() {
     // Otherwise the comparison would be vacuous.
     assert_eq!(
         changed.len(),
-        3,
+        4,
         "only these submodels changed any output: {changed:?}"
     );
-    assert_eq!(cache.stats().misses, 3, "each submodel hot-loaded once");
+    assert_eq!(cache.stats().misses, 4, "each submodel hot-loaded once");
 }
 
 /// An `embedding`-kind submodel (generated from a speaker-embedding space, carrying its

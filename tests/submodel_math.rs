@@ -61,7 +61,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 fn a_fresh_submodel_computes_exactly_the_base() {
     let (cfg, model, mel, tokens) = setup();
     let base = logits(&model, &mel, &tokens, &NoHooks);
-    for kind in [Kind::Residual, Kind::Lora] {
+    for kind in [Kind::Residual, Kind::Lora, Kind::Hybrid] {
         let table = AdapterTable::init(&Spec::new(kind, 4), &cfg, 2, 1, &Device::Cpu).unwrap();
         let hooks = table.gather(&[0, 1, 1, 0]).unwrap();
         let adapted = logits(&model, &mel, &tokens, &hooks);
@@ -76,7 +76,7 @@ fn a_fresh_submodel_computes_exactly_the_base() {
 #[test]
 fn a_mixed_speaker_batch_equals_per_example_forwards() {
     let (cfg, model, mel, tokens) = setup();
-    for kind in [Kind::Residual, Kind::Lora] {
+    for kind in [Kind::Residual, Kind::Lora, Kind::Hybrid] {
         let mut table = AdapterTable::init(&Spec::new(kind, 4), &cfg, 3, 5, &Device::Cpu).unwrap();
         perturb(&mut table, 11);
         let ids = [2u32, 0, 1, 2];
@@ -124,7 +124,7 @@ fn incremental_decoding_matches_the_teacher_forced_pass() {
 #[test]
 fn every_adapter_tensor_receives_gradient() {
     let (cfg, model, mel, tokens) = setup();
-    for kind in [Kind::Residual, Kind::Lora] {
+    for kind in [Kind::Residual, Kind::Lora, Kind::Hybrid] {
         let mut table = AdapterTable::init(&Spec::new(kind, 4), &cfg, 2, 3, &Device::Cpu).unwrap();
         perturb(&mut table, 4);
         let vars = table.to_vars().unwrap();

@@ -19,9 +19,8 @@ fn x_exports_a_lora_submodel_merged_for_faster_whisper() {
     let (model, _) = Whisper::load(&shipped_base(), &Device::Cpu).unwrap();
     let cfg = &model.config;
     let spec = Spec {
-        kind: Kind::Lora,
-        rank: 4,
         alpha: 4.0,
+        ..Spec::new(Kind::Lora, 4)
     };
     let mut sub = synthetic::submodel(
         &spec,

@@ -45,8 +45,9 @@ pub struct Args {
     #[arg(long, default_value_t = 8)]
     batch: usize,
     /// Score another engine's output instead of transcribing: JSON lines {"id", "text"} (ids as
-    /// in `--json`'s utterances); prints its corpus score with attune's normaliser
-    #[arg(long, value_name = "FILE", conflicts_with = "submodel")]
+    /// in `--json`'s utterances); prints its corpus score with attune's normaliser, and with
+    /// --submodel that submodel's beside it and the 95 % interval of (other − submodel) WER
+    #[arg(long, value_name = "FILE")]
     hypotheses: Option<PathBuf>,
 }
 
@@ -96,15 +97,44 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
             };
             hyps.insert(id.to_string(), t.to_string());
         }
-        let c = score_hypotheses(&loaded.utts, &hyps, &norm)?;
+        let rec = args
+            .submodel
+            .is_some()
+            .then(|| ws.recognizer(args.full_context))
+            .transpose()?;
+        let sub = match (&rec, args.submodel.as_deref()) {
+            (Some(rec), Some(id)) => Some(
+                ws.submodel(id, rec)
+                    .with_context(|| format!("submodel {id}"))?,
+            ),
+            _ => None,
+        };
+        let r = score_hypotheses(
+            rec.as_ref(),
+            sub.as_ref(),
+            &loaded.utts,
+            &hyps,
+            &norm,
+            args.batch,
+        )?;
         if args.json {
-            let out = serde_json::json!({ "hypotheses": c, "utterances": loaded.utts.len(),
-                "normalizer": if norm.enabled { "english" } else { "none" } });
+            let mut out = serde_json::to_value(&r)?;
+            out["utterances"] = loaded.utts.len().into();
+            out["normalizer"] = if norm.enabled { "english" } else { "none" }.into();
             println!("{out}");
         } else {
             println!("{} utterances of {name}", loaded.utts.len());
             print_header();
-            print_score("hypotheses", &c);
+            print_score("hypotheses", &r.hypotheses);
+            if let Some(s) = &r.submodel {
+                print_score("submodel", s);
+            }
+            if let (Some([lo, hi]), Some(v)) = (r.ci95, r.verdict) {
+                println!(
+                    "hypotheses − submodel WER: 95 % interval [{lo:.3}, {hi:.3}] over {} utterances: submodel {v}",
+                    loaded.utts.len()
+                );
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }

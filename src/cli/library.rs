@@ -140,10 +140,17 @@ pub fn run(ws: &Workspace, cmd: Command) -> anyhow::Result<ExitCode> {
                 m.speaker,
                 versions.join(", ")
             );
+            let lora = m
+                .spec
+                .lora_rank
+                .map(|r| format!("  decoder LoRA rank {r}"))
+                .unwrap_or_default();
             println!(
-                "kind        {}  rank {}  alpha {}  ({params} parameters)",
+                "kind        {}  rank {}{lora}  alpha {}  ({params} parameters)",
                 m.spec.kind, m.spec.rank, m.spec.alpha
             );
+            let recipe = m.hyper.get("recipe").and_then(|r| r.as_str());
+            println!("recipe      {}", recipe.unwrap_or("-"));
             println!("targets     {}", m.targets.join(", "));
             let base_note = match base_ok {
                 Some(true) => "the chosen base",

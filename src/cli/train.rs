@@ -23,7 +23,7 @@ pub struct Args {
     all: bool,
     #[arg(long, value_enum, default_value_t = DEFAULT_KIND)]
     kind: Kind,
-    /// Bottleneck (residual) or rank (LoRA)
+    /// Bottleneck (residual, hybrid) or rank (LoRA); a hybrid's decoder LoRA has rank 8
     #[arg(long, default_value_t = DEFAULT_RANK)]
     rank: usize,
     #[arg(long)]

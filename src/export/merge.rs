@@ -45,7 +45,7 @@ fn raw(t: &candle_core::Tensor) -> Result<RawTensor, ExportError> {
 pub fn lora_deltas(sub: &Submodel) -> Result<BTreeMap<String, RawTensor>, ExportError> {
     check_mergeable(sub, Format::Ct2)?;
     let spec = &sub.table.spec;
-    let scale = spec.alpha / spec.rank as f64;
+    let scale = spec.alpha / spec.lora_rank() as f64;
     let mut out = BTreeMap::new();
     for (name, a) in &sub.table.tensors {
         let Some(stem) = name.strip_suffix(".a") else {

@@ -46,11 +46,12 @@ impl Format {
     }
 
     /// The formats a submodel of `kind` can be exported to: every kind has its own file; only
-    /// LoRA updates are a PEFT type and fold into Whisper's projections.
+    /// pure LoRA updates are a PEFT type and fold into Whisper's projections (a hybrid's
+    /// residual half has no place in Whisper's layers).
     pub fn for_kind(kind: Kind) -> Vec<Format> {
         match kind {
             Kind::Lora => Self::ALL.to_vec(),
-            Kind::Residual | Kind::Embedding => vec![Format::File],
+            Kind::Residual | Kind::Embedding | Kind::Hybrid => vec![Format::File],
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use candle_core::{D, Device, Result, Tensor, Var};
 
-use super::{Kind, Spec};
+use super::Spec;
 use crate::model::WhisperConfig;
 use crate::model::layers::{AttnKind, Hooks, Proj, Site, Stack};
 use crate::util::rng::Rng;
@@ -54,30 +54,27 @@ pub fn site_name(s: &Site) -> String {
 /// Names and per-row shapes (without the leading speaker axis) of a kind's tensors.
 pub fn tensor_shapes(spec: &Spec, cfg: &WhisperConfig) -> Vec<(String, Vec<usize>)> {
     let (d, r) = (cfg.n_audio_state, spec.rank);
-    match spec.kind {
-        Kind::Residual | Kind::Embedding => (0..cfg.n_audio_layer)
-            .flat_map(|l| {
-                [
-                    (format!("res.{l}.ln_w"), vec![d]),
-                    (format!("res.{l}.ln_b"), vec![d]),
-                    (format!("res.{l}.down"), vec![d, r]),
-                    (format!("res.{l}.down_b"), vec![r]),
-                    (format!("res.{l}.up"), vec![r, d]),
-                    (format!("res.{l}.up_b"), vec![d]),
-                ]
-            })
-            .collect(),
-        Kind::Lora => lora_sites(cfg)
-            .iter()
-            .flat_map(|s| {
-                let n = site_name(s);
-                [
-                    (format!("{n}.a"), vec![d, r]),
-                    (format!("{n}.b"), vec![r, d]),
-                ]
-            })
-            .collect(),
-    }
+    let residual = (0..cfg.n_audio_layer)
+        .filter(|_| spec.has_residual())
+        .flat_map(|l| {
+            [
+                (format!("res.{l}.ln_w"), vec![d]),
+                (format!("res.{l}.ln_b"), vec![d]),
+                (format!("res.{l}.down"), vec![d, r]),
+                (format!("res.{l}.down_b"), vec![r]),
+                (format!("res.{l}.up"), vec![r, d]),
+                (format!("res.{l}.up_b"), vec![d]),
+            ]
+        });
+    let lr = spec.lora_rank();
+    let lora = spec.lora_sites(cfg).into_iter().flat_map(move |s| {
+        let n = site_name(&s);
+        [
+            (format!("{n}.a"), vec![d, lr]),
+            (format!("{n}.b"), vec![lr, d]),
+        ]
+    });
+    residual.chain(lora).collect()
 }
 
 /// Fresh values for one tensor: the half that reads the input is random (uniform with
@@ -246,7 +243,7 @@ fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
 impl Hooks for Gathered {
     /// Residual adapter: `h + up(relu(down(LN(h))))`, each example with its own weights.
     fn encoder_block_out(&self, layer: usize, h: &Tensor) -> Result<Tensor> {
-        if !matches!(self.spec.kind, Kind::Residual | Kind::Embedding) {
+        if !self.spec.has_residual() {
             return Ok(h.clone());
         }
         let p = |n: &str| self.get(&format!("res.{layer}.{n}"));
@@ -263,13 +260,13 @@ impl Hooks for Gathered {
 
     /// LoRA: `(x A) B · α/r`, each example with its own `A: [d_in, r]`, `B: [r, d_out]`.
     fn projection_delta(&self, site: Site, x: &Tensor) -> Result<Option<Tensor>> {
-        if self.spec.kind != Kind::Lora {
+        if !self.spec.lora_at(&site) {
             return Ok(None);
         }
         let n = site_name(&site);
         let a = self.get(&format!("{n}.a"))?;
         let b = self.get(&format!("{n}.b"))?;
-        let scale = self.spec.alpha / self.spec.rank as f64;
+        let scale = self.spec.alpha / self.spec.lora_rank() as f64;
         Ok(Some((x.matmul(a)?.matmul(b)? * scale)?))
     }
 }

@@ -8,6 +8,9 @@ pub mod space;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::WhisperConfig;
+use crate::model::layers::{Site, Stack};
+
 pub use adapters::{AdapterTable, Gathered};
 pub use file::{Submodel, SubmodelMeta};
 
@@ -22,6 +25,9 @@ pub enum Kind {
     /// A residual adapter generated from a speaker embedding by a shared space (`space.rs`);
     /// the file holds the embedding and the generated adapter, and names its space.
     Embedding,
+    /// Residual adapters after each encoder block (the voice) plus low-rank updates of q/v in
+    /// decoder self- and cross-attention (the speaker's words and phrasing).
+    Hybrid,
 }
 
 impl std::fmt::Display for Kind {
@@ -30,40 +36,87 @@ impl std::fmt::Display for Kind {
             Kind::Residual => "residual",
             Kind::Lora => "lora",
             Kind::Embedding => "embedding",
+            Kind::Hybrid => "hybrid",
         })
     }
 }
+
+/// Rank of a `hybrid` submodel's decoder LoRA (its `rank` is the residual bottleneck).
+pub const HYBRID_LORA_RANK: usize = 8;
 
 /// Shape of a submodel: kind, bottleneck/rank and (LoRA) scaling numerator α.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
     pub kind: Kind,
+    /// Residual bottleneck, or the LoRA rank of kind `lora`.
     pub rank: usize,
+    /// LoRA scaling numerator: updates are scaled by α / LoRA rank.
     pub alpha: f64,
+    /// Kind `hybrid`: the rank of its decoder LoRA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora_rank: Option<usize>,
 }
 
 impl Spec {
     pub fn new(kind: Kind, rank: usize) -> Self {
+        let lora_rank = (kind == Kind::Hybrid).then_some(HYBRID_LORA_RANK);
         Self {
             kind,
             rank,
-            alpha: rank as f64,
+            alpha: lora_rank.unwrap_or(rank) as f64,
+            lora_rank,
         }
+    }
+
+    /// Whether residual adapters follow the encoder blocks.
+    pub fn has_residual(&self) -> bool {
+        matches!(self.kind, Kind::Residual | Kind::Embedding | Kind::Hybrid)
+    }
+
+    /// The rank of the LoRA updates.
+    pub fn lora_rank(&self) -> usize {
+        self.lora_rank.unwrap_or(self.rank)
+    }
+
+    /// Whether the attention projection at `site` gets a LoRA update.
+    pub fn lora_at(&self, site: &Site) -> bool {
+        match self.kind {
+            Kind::Lora => true,
+            Kind::Hybrid => site.stack == Stack::Decoder,
+            Kind::Residual | Kind::Embedding => false,
+        }
+    }
+
+    /// The attention projections that get LoRA updates (none for residual kinds).
+    pub fn lora_sites(&self, cfg: &WhisperConfig) -> Vec<Site> {
+        adapters::lora_sites(cfg)
+            .into_iter()
+            .filter(|s| self.lora_at(s))
+            .collect()
     }
 
     /// Where the adapters attach, as recorded in the metadata.
     pub fn targets(&self) -> Vec<String> {
-        match self.kind {
-            Kind::Residual | Kind::Embedding => vec!["encoder.blocks.*.output".into()],
-            Kind::Lora => [
+        let lora_modules: &[&str] = match self.kind {
+            Kind::Lora => &[
                 "encoder.self_attn",
                 "decoder.self_attn",
                 "decoder.encoder_attn",
-            ]
-            .iter()
-            .flat_map(|m| [format!("{m}.q_proj"), format!("{m}.v_proj")])
-            .collect(),
-        }
+            ],
+            Kind::Hybrid => &["decoder.self_attn", "decoder.encoder_attn"],
+            Kind::Residual | Kind::Embedding => &[],
+        };
+        let residual = self
+            .has_residual()
+            .then(|| "encoder.blocks.*.output".to_string());
+        residual
+            .into_iter()
+            .chain(
+                lora_modules
+                    .iter()
+                    .flat_map(|m| [format!("{m}.q_proj"), format!("{m}.v_proj")]),
+            )
+            .collect()
     }
 }
 

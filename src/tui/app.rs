@@ -165,7 +165,7 @@ pub struct EnrollState {
 /// Adapter kinds the Train screen offers, in the order its kind key cycles them. A new option is
 /// a field of [`TrainState`], a row of the key map and a field of the Train view's settings; the
 /// embedding-space jobs (`e`, `f`) ask for their space in a dialog instead.
-pub const TRAIN_KINDS: [Kind; 2] = [Kind::Residual, Kind::Lora];
+pub const TRAIN_KINDS: [Kind; 3] = [Kind::Residual, Kind::Hybrid, Kind::Lora];
 
 /// Train screen state: the job's settings, then the job; `progress` stays after the job ends so
 /// the chart remains visible.
@@ -275,7 +275,7 @@ impl App {
             train: TrainState {
                 marked: BTreeSet::new(),
                 steps: train_steps.max(1),
-                kind: Kind::Residual,
+                kind: crate::train::DEFAULT_KIND,
                 running: false,
                 job: None,
                 progress: None,

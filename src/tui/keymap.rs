@@ -251,7 +251,7 @@ pub static KEYMAP: &[Binding] = &[
     row(
         S(Sc::Train),
         &[(c('a'), A::Kind)],
-        "adapter kind: residual / LoRA",
+        "adapter kind: residual / hybrid / LoRA",
     ),
     row(
         S(Sc::Train),

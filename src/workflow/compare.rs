@@ -153,14 +153,32 @@ fn three(a: (String, String, String)) -> [String; 3] {
     [a.0, a.1, a.2]
 }
 
+/// Another system's hypotheses scored on a test set, and — given a submodel — that submodel on the
+/// same utterances with the paired-bootstrap interval of `other − submodel` WER (above 0: the
+/// submodel makes fewer errors).
+#[derive(Debug, Clone, Serialize)]
+pub struct HypothesesReport {
+    pub hypotheses: CorpusScore,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submodel: Option<CorpusScore>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci95: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
 /// Scores another system's hypotheses (`utterance id → text`) on `utts` with the same normaliser
-/// and corpus-level WER as every attune report; each utterance needs a hypothesis.
+/// and corpus-level WER as every attune report (each utterance needs a hypothesis); with a
+/// submodel, transcribes the same utterances with it and bootstraps the paired difference.
 pub fn score_hypotheses(
+    rec: Option<&Recognizer>,
+    sub: Option<&Submodel>,
     utts: &[(Utterance, Vec<f32>)],
     hyps: &std::collections::HashMap<String, String>,
     norm: &Normalizer,
-) -> Result<crate::eval::CorpusScore> {
-    let scores = utts
+    batch: usize,
+) -> Result<HypothesesReport> {
+    let other = utts
         .iter()
         .map(|(u, _)| {
             let h = hyps.get(&u.id).ok_or_else(|| {
@@ -169,7 +187,44 @@ pub fn score_hypotheses(
             Ok(score(&u.text, h, norm))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(corpus(&scores))
+    let mut report = HypothesesReport {
+        hypotheses: corpus(&other),
+        submodel: None,
+        ci95: None,
+        verdict: None,
+    };
+    let (Some(rec), Some(sub)) = (rec, sub) else {
+        return Ok(report);
+    };
+    let audios: Vec<&[f32]> = utts.iter().map(|(_, a)| a.as_slice()).collect();
+    let mine: Vec<UtteranceScore> = rec
+        .transcribe(&audios, Some(sub), batch)?
+        .iter()
+        .zip(utts)
+        .map(|(t, (u, _))| score(&u.text, &t.text, norm))
+        .collect();
+    let interval = paired(&other, &mine);
+    report.submodel = Some(corpus(&mine));
+    report.ci95 = interval.as_ref().map(|i| i.ci95);
+    report.verdict = interval.map(|i| i.verdict);
+    Ok(report)
+}
+
+/// Paired bootstrap of `reference − candidate` corpus WER over the same utterances.
+fn paired(
+    reference: &[UtteranceScore],
+    candidate: &[UtteranceScore],
+) -> Option<crate::eval::PairedBootstrap> {
+    let pairs: Vec<PairedErrors> = reference
+        .iter()
+        .zip(candidate)
+        .map(|(b, s)| PairedErrors {
+            base: b.words.errors(),
+            submodel: s.words.errors(),
+            words: b.words.words,
+        })
+        .collect();
+    paired_bootstrap(&pairs, BootstrapConfig::default()).ok()
 }
 
 /// Transcribes `utts` with the base, with the stock base (30 s window) when `stock`, and with the
@@ -228,18 +283,9 @@ pub fn evaluate(
             }
         })
         .collect();
-    let interval = sub_scores.as_ref().and_then(|subs| {
-        let paired: Vec<PairedErrors> = base_scores
-            .iter()
-            .zip(subs)
-            .map(|(b, s)| PairedErrors {
-                base: b.words.errors(),
-                submodel: s.words.errors(),
-                words: b.words.words,
-            })
-            .collect();
-        paired_bootstrap(&paired, BootstrapConfig::default()).ok()
-    });
+    let interval = sub_scores
+        .as_ref()
+        .and_then(|subs| paired(&base_scores, subs));
     Ok(Report {
         base: corpus(&base_scores),
         stock,

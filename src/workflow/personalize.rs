@@ -102,11 +102,26 @@ impl Request {
             }
         };
         let o = &self.overrides;
-        c.max_steps = o.max_steps.unwrap_or(c.max_steps);
-        c.batch = o.batch.unwrap_or(c.batch);
-        c.lr = o.lr.unwrap_or(c.lr);
-        c.seed = o.seed.unwrap_or(c.seed);
-        c.patience = o.patience.unwrap_or(c.patience);
+        if let Some(v) = o.max_steps {
+            c.max_steps = v;
+            c.note(format_args!("max steps {v}"));
+        }
+        if let Some(v) = o.batch {
+            c.batch = v;
+            c.note(format_args!("batch {v}"));
+        }
+        if let Some(v) = o.lr {
+            c.lr = v;
+            c.note(format_args!("lr {v}"));
+        }
+        if let Some(v) = o.seed {
+            c.seed = v;
+            c.note(format_args!("seed {v}"));
+        }
+        if let Some(v) = o.patience {
+            c.patience = v;
+            c.note(format_args!("patience {v}"));
+        }
         c
     }
 
