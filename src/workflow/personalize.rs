@@ -569,4 +569,32 @@ mod tests {
         assert_eq!(limited.sets[0].train.len(), 5);
         assert_eq!(limited.sets[0].dev.len(), set.dev.len());
     }
+
+    /// The recipe name a submodel's metadata records: the default says so, a departure is listed.
+    #[test]
+    fn the_recipe_name_records_the_recipe_and_every_override() {
+        let mut req = Request::new(vec!["s".into()]);
+        let default = req.config();
+        assert_eq!(default.recipe, format!("{DEFAULT_KIND}-1 (default)"));
+        req.overrides.lr = Some(1e-3);
+        req.overrides.max_steps = Some(40);
+        assert_eq!(
+            req.config().recipe,
+            format!("{DEFAULT_KIND}-1 (default), max steps 40, lr 0.001")
+        );
+        req.plan = Plan::Adapters {
+            kind: Kind::Lora,
+            rank: 8,
+        };
+        req.overrides = Overrides::default();
+        assert_eq!(req.config().recipe, "lora-1, rank 8");
+        req.plan = Plan::FromSpace { name: "v".into() };
+        assert_eq!(req.config().recipe, "embedding-fit-1");
+        let json = serde_json::to_value(&default).unwrap();
+        assert_eq!(
+            json["recipe"],
+            default.recipe.as_str(),
+            "saved with the hyper-parameters"
+        );
+    }
 }
