@@ -145,7 +145,7 @@ fn training_lowers_the_loss_and_leaves_the_base_bit_identical() {
         let last: f64 = losses[losses.len() - 3..].iter().sum::<f64>() / 3.0;
         eprintln!("{kind}: loss {first:.3} → {last:.3}");
         // Measured: residual 3.76 → 3.60 (it can only move the encoder output of a random
-        // decoder), LoRA 3.72 → 1.75 and hybrid HYB (they also adapt the decoder).
+        // decoder), LoRA 3.71 → 2.08 and hybrid 3.67 → 1.91 (they also adapt the decoder).
         let bound = if kind == Kind::Residual { 0.97 } else { 0.7 };
         assert!(last < bound * first, "{kind}: loss {first:.3} → {last:.3}");
     }
