@@ -27,6 +27,11 @@ pub struct Args {
     /// One JSON object per speaker (the train result plus process_seconds)
     #[arg(long)]
     json: bool,
+    /// Another system's test-part hypotheses per speaker, JSON lines {"id", "text"}, as a path
+    /// with `{speaker}` in it (e.g. what scripts/peft_baseline.py writes): each is scored beside
+    /// the submodel with the 95 % interval of (other − submodel) WER
+    #[arg(long, value_name = "PATTERN")]
+    against: Option<String>,
 }
 
 fn fmt(v: &Value) -> String {
@@ -84,6 +89,9 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
             .context("attune train printed no result line")?;
         let mut row = last;
         row["process_seconds"] = wall.into();
+        if let Some(pattern) = &args.against {
+            row["against"] = against(&exe, &root, id, &row, &pattern.replace("{speaker}", id))?;
+        }
         if args.json {
             println!("{row}");
         }
@@ -91,11 +99,58 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     }
     if !args.json {
         print_table(&rows);
+        if args.against.is_some() {
+            print_against(&rows);
+        }
     }
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&root);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `attune eval --hypotheses FILE --submodel S`: the other system's and the submodel's scores on
+/// the speaker's test part, with the paired interval.
+fn against(
+    exe: &std::path::Path,
+    root: &std::path::Path,
+    id: &str,
+    row: &Value,
+    file: &str,
+) -> anyhow::Result<Value> {
+    let sub = row["submodel"].as_str().context("the result names no submodel")?;
+    let out = Process::new(exe)
+        .arg("--home")
+        .arg(root)
+        .args(["eval", "--json", "--speaker", id, "--submodel", sub])
+        .args(["--hypotheses", file])
+        .output()
+        .context("running attune eval")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "attune eval --hypotheses {file} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).context("attune eval printed no JSON")
+}
+
+fn print_against(rows: &[Value]) {
+    println!();
+    println!("| speaker | other | submodel | other − sub, 95 % CI | submodel is |");
+    println!("|---|---|---|---|---|");
+    for r in rows {
+        let a = &r["against"];
+        let ci = a["ci95"].as_array().map_or("n/a".into(), |c| {
+            format!("[{}, {}]", fmt(&c[0]), fmt(&c[1]))
+        });
+        println!(
+            "| {} | {} | {} | {ci} | {} |",
+            r["speaker"].as_str().unwrap_or("?"),
+            fmt(&a["hypotheses"]["wer"]),
+            fmt(&a["submodel"]["wer"]),
+            a["verdict"].as_str().unwrap_or("n/a"),
+        );
+    }
 }
 
 /// A private scratch folder under the system temp dir (removed afterwards).
