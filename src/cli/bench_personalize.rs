@@ -19,7 +19,12 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     speakers: Vec<String>,
     /// Extra arguments for every `attune train` (e.g. "--kind lora"), split on spaces
-    #[arg(long, value_name = "ARGS", default_value = "")]
+    #[arg(
+        long,
+        value_name = "ARGS",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     train_args: String,
     /// Keep the scratch home here instead of a temporary folder
     #[arg(long, value_name = "DIR")]
@@ -118,7 +123,9 @@ fn against(
     row: &Value,
     file: &str,
 ) -> anyhow::Result<Value> {
-    let sub = row["submodel"].as_str().context("the result names no submodel")?;
+    let sub = row["submodel"]
+        .as_str()
+        .context("the result names no submodel")?;
     let out = Process::new(exe)
         .arg("--home")
         .arg(root)
