@@ -102,26 +102,11 @@ impl Request {
             }
         };
         let o = &self.overrides;
-        if let Some(v) = o.max_steps {
-            c.max_steps = v;
-            c.note(format_args!("max steps {v}"));
-        }
-        if let Some(v) = o.batch {
-            c.batch = v;
-            c.note(format_args!("batch {v}"));
-        }
-        if let Some(v) = o.lr {
-            c.lr = v;
-            c.note(format_args!("lr {v}"));
-        }
-        if let Some(v) = o.seed {
-            c.seed = v;
-            c.note(format_args!("seed {v}"));
-        }
-        if let Some(v) = o.patience {
-            c.patience = v;
-            c.note(format_args!("patience {v}"));
-        }
+        depart(&mut c, o.max_steps, |c| &mut c.max_steps, "max steps");
+        depart(&mut c, o.batch, |c| &mut c.batch, "batch");
+        depart(&mut c, o.lr, |c| &mut c.lr, "lr");
+        depart(&mut c, o.seed, |c| &mut c.seed, "seed");
+        depart(&mut c, o.patience, |c| &mut c.patience, "patience");
         c
     }
 
@@ -143,6 +128,21 @@ impl Request {
             Plan::FromSpace { name } => format!("fit from space {name}"),
         };
         format!("{who}: {what}, {} steps", self.config().max_steps)
+    }
+}
+
+/// Applies an override that departs from the recipe's value, and names it in the recipe.
+fn depart<T: PartialEq + std::fmt::Display>(
+    c: &mut TrainConfig,
+    value: Option<T>,
+    field: impl Fn(&mut TrainConfig) -> &mut T,
+    name: &str,
+) {
+    if let Some(v) = value
+        && *field(c) != v
+    {
+        c.note(format_args!("{name} {v}"));
+        *field(c) = v;
     }
 }
 
@@ -578,6 +578,7 @@ mod tests {
         assert_eq!(default.recipe, format!("{DEFAULT_KIND}-1 (default)"));
         req.overrides.lr = Some(1e-3);
         req.overrides.max_steps = Some(40);
+        req.overrides.batch = Some(default.batch); // the recipe's own value: no departure
         assert_eq!(
             req.config().recipe,
             format!("{DEFAULT_KIND}-1 (default), max steps 40, lr 0.001")
