@@ -128,6 +128,27 @@ def transcribe(model, processor, items, batch: int) -> dict:
     return hyps
 
 
+def score_dev(args, model, processor) -> dict:
+    """Transcribes the dev part; writes a manifest of it (absolute audio paths, so its ids are
+    the paths without extension) and the hypotheses under those ids; scores with attune."""
+    items = load_split(args.data, {"dev"})
+    hyps = transcribe(model, processor, items, args.batch)
+    manifest = os.path.join(args.out, "dev_manifest.jsonl")
+    hyp_path = os.path.join(args.out, "dev_hypotheses.jsonl")
+    with open(manifest, "w", encoding="utf-8") as m, open(hyp_path, "w", encoding="utf-8") as h:
+        for uid, path, text in items:
+            path = os.path.abspath(path)
+            m.write(json.dumps({"audio_filepath": path, "text": text}) + "\n")
+            h.write(json.dumps({"id": os.path.splitext(path)[0], "text": hyps[uid]}) + "\n")
+    out = {"dev_utterances": len(items), "hypotheses": hyp_path}
+    if args.attune:
+        cmd = [args.attune, "--home", args.home or args.out, "eval", "--set", manifest]
+        cmd += ["--hypotheses", hyp_path, "--json"]
+        scored = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        out["score"] = scored["hypotheses"]
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--hf-base", required=True, help="Whisper tiny.en in Hugging Face layout")
@@ -146,6 +167,12 @@ def main() -> None:
     p.add_argument("--attune", help="attune binary, to score with its scorer")
     p.add_argument("--home", help="attune home holding --speaker")
     p.add_argument("--speaker", help="the speaker whose test part is scored")
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="also transcribe and score the dev part (dev_manifest.jsonl + dev_hypotheses.jsonl "
+        "in --out; scored with `attune eval --set`), to compare recipes on dev, never on test",
+    )
     args = p.parse_args()
 
     torch.manual_seed(args.seed)
@@ -181,6 +208,8 @@ def main() -> None:
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "hypotheses": hyp_path,
     }
+    if args.dev and not args.with_dev:
+        result["dev"] = score_dev(args, merged, processor)
     if args.attune and args.home and args.speaker:
         cmd = [args.attune, "--home", args.home, "eval", "--speaker", args.speaker]
         cmd += ["--hypotheses", hyp_path, "--json"]

@@ -131,7 +131,7 @@ fn training_starts_with_the_step_budget_and_folds_progress() {
     assert_eq!(
         request.plan,
         Plan::Adapters {
-            kind: Kind::Lora,
+            kind: Kind::Hybrid,
             rank: DEFAULT_RANK
         }
     );

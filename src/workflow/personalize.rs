@@ -538,6 +538,7 @@ fn save_results(
 mod tests {
     use super::*;
     use crate::enroll::split::{Split, split_for};
+    use crate::train::RECIPE_VERSION;
 
     /// By construction: what a job trains and selects on never includes a test phrase, and the
     /// test part is exactly the rest.
@@ -575,20 +576,26 @@ mod tests {
     fn the_recipe_name_records_the_recipe_and_every_override() {
         let mut req = Request::new(vec!["s".into()]);
         let default = req.config();
-        assert_eq!(default.recipe, format!("{DEFAULT_KIND}-1 (default)"));
+        assert_eq!(
+            default.recipe,
+            format!("{DEFAULT_KIND}-{RECIPE_VERSION} (default)")
+        );
         req.overrides.lr = Some(1e-3);
         req.overrides.max_steps = Some(40);
         req.overrides.batch = Some(default.batch); // the recipe's own value: no departure
         assert_eq!(
             req.config().recipe,
-            format!("{DEFAULT_KIND}-1 (default), max steps 40, lr 0.001")
+            format!("{DEFAULT_KIND}-{RECIPE_VERSION} (default), max steps 40, lr 0.001")
         );
         req.plan = Plan::Adapters {
             kind: Kind::Lora,
             rank: 8,
         };
         req.overrides = Overrides::default();
-        assert_eq!(req.config().recipe, "lora-1, rank 8");
+        assert_eq!(
+            req.config().recipe,
+            format!("lora-{RECIPE_VERSION}, rank 8")
+        );
         req.plan = Plan::FromSpace { name: "v".into() };
         assert_eq!(req.config().recipe, "embedding-fit-1");
         let json = serde_json::to_value(&default).unwrap();
