@@ -38,7 +38,7 @@ pub struct Args {
     /// Use only the first N training utterances of each speaker (learning curves)
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// Evaluations without dev improvement before stopping (0: run all steps)
+    /// Evaluations without dev improvement before stopping (0, the default: run all steps)
     #[arg(long)]
     patience: Option<usize>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint
