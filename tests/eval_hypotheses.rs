@@ -9,17 +9,22 @@ fn real() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/real")
 }
 
-fn eval(hyps: &Path) -> std::process::Output {
-    let home = tempfile::tempdir().unwrap();
+/// `attune eval --json --set <real clips> --hypotheses FILE` in `home`, plus `extra` arguments.
+fn eval_in(home: &Path, hyps: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_attune"))
         .arg("--home")
-        .arg(home.path())
+        .arg(home)
         .args(["eval", "--json", "--set"])
         .arg(real())
         .arg("--hypotheses")
         .arg(hyps)
+        .args(extra)
         .output()
         .unwrap()
+}
+
+fn eval(hyps: &Path) -> std::process::Output {
+    eval_in(tempfile::tempdir().unwrap().path(), hyps, &[])
 }
 
 #[test]
@@ -100,16 +105,7 @@ fn hypotheses_are_compared_with_a_submodel_on_the_same_utterances() {
         .map(|u| serde_json::json!({ "id": u.id, "text": u.text }).to_string())
         .collect();
     std::fs::write(&file, lines.join("\n")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .arg("--home")
-        .arg(&home)
-        .args(["eval", "--json", "--set"])
-        .arg(real())
-        .arg("--hypotheses")
-        .arg(&file)
-        .args(["--submodel", &sub.meta.id])
-        .output()
-        .unwrap();
+    let out = eval_in(&home, &file, &["--submodel", &sub.meta.id]);
     assert!(
         out.status.success(),
         "{}",

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::eval::{CorpusScore, Normalizer};
+use crate::eval::{CorpusScore, Normalizer, Verdict};
 use crate::workflow::Workspace;
 use crate::workflow::compare::{Part, Report, TestSet, evaluate, load, score_hypotheses};
 
@@ -97,21 +97,19 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
             };
             hyps.insert(id.to_string(), t.to_string());
         }
-        let rec = args
+        let with = args
             .submodel
-            .is_some()
-            .then(|| ws.recognizer(args.full_context))
+            .as_deref()
+            .map(|id| -> anyhow::Result<_> {
+                let rec = ws.recognizer(args.full_context)?;
+                let sub = ws
+                    .submodel(id, &rec)
+                    .with_context(|| format!("submodel {id}"))?;
+                Ok((rec, sub))
+            })
             .transpose()?;
-        let sub = match (&rec, args.submodel.as_deref()) {
-            (Some(rec), Some(id)) => Some(
-                ws.submodel(id, rec)
-                    .with_context(|| format!("submodel {id}"))?,
-            ),
-            _ => None,
-        };
         let r = score_hypotheses(
-            rec.as_ref(),
-            sub.as_ref(),
+            with.as_ref().map(|(rec, sub)| (rec, sub)),
             &loaded.utts,
             &hyps,
             &norm,
@@ -129,12 +127,7 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
             if let Some(s) = &r.submodel {
                 print_score("submodel", s);
             }
-            if let (Some([lo, hi]), Some(v)) = (r.ci95, r.verdict) {
-                println!(
-                    "hypotheses − submodel WER: 95 % interval [{lo:.3}, {hi:.3}] over {} utterances: submodel {v}",
-                    loaded.utts.len()
-                );
-            }
+            print_interval("hypotheses", r.ci95, r.verdict, loaded.utts.len());
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -182,6 +175,16 @@ fn print_score(name: &str, c: &CorpusScore) {
     );
 }
 
+/// `<reference> − submodel WER: 95 % interval [lo, hi] over N utterances: <verdict>` (the
+/// verdict is the submodel's).
+fn print_interval(reference: &str, ci: Option<[f64; 2]>, verdict: Option<Verdict>, n: usize) {
+    if let (Some([lo, hi]), Some(v)) = (ci, verdict) {
+        println!(
+            "{reference} − submodel WER: 95 % interval [{lo:.3}, {hi:.3}] over {n} utterances: {v}"
+        );
+    }
+}
+
 fn print_table(r: &Report) {
     for u in &r.utterances {
         println!("── {}  (base WER {:.3})", u.id, u.base_wer);
@@ -217,11 +220,6 @@ fn print_table(r: &Report) {
     if let Some(s) = &r.submodel {
         line("submodel", s);
     }
-    if let (Some([lo, hi]), Some(v)) = (r.ci95, r.verdict) {
-        println!(
-            "base − submodel WER: 95 % interval [{lo:.3}, {hi:.3}] over {} utterances: {v}",
-            r.utterances.len()
-        );
-    }
+    print_interval("base", r.ci95, r.verdict, r.utterances.len());
     println!("(stock: the base at Whisper's 30 s window; base: at attune's runtime context)");
 }

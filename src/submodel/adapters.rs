@@ -54,18 +54,21 @@ pub fn site_name(s: &Site) -> String {
 /// Names and per-row shapes (without the leading speaker axis) of a kind's tensors.
 pub fn tensor_shapes(spec: &Spec, cfg: &WhisperConfig) -> Vec<(String, Vec<usize>)> {
     let (d, r) = (cfg.n_audio_state, spec.rank);
-    let residual = (0..cfg.n_audio_layer)
-        .filter(|_| spec.has_residual())
-        .flat_map(|l| {
-            [
-                (format!("res.{l}.ln_w"), vec![d]),
-                (format!("res.{l}.ln_b"), vec![d]),
-                (format!("res.{l}.down"), vec![d, r]),
-                (format!("res.{l}.down_b"), vec![r]),
-                (format!("res.{l}.up"), vec![r, d]),
-                (format!("res.{l}.up_b"), vec![d]),
-            ]
-        });
+    let residual_layers = if spec.has_residual() {
+        cfg.n_audio_layer
+    } else {
+        0
+    };
+    let residual = (0..residual_layers).flat_map(|l| {
+        [
+            (format!("res.{l}.ln_w"), vec![d]),
+            (format!("res.{l}.ln_b"), vec![d]),
+            (format!("res.{l}.down"), vec![d, r]),
+            (format!("res.{l}.down_b"), vec![r]),
+            (format!("res.{l}.up"), vec![r, d]),
+            (format!("res.{l}.up_b"), vec![d]),
+        ]
+    });
     let lr = spec.lora_rank();
     let lora = spec.lora_sites(cfg).into_iter().flat_map(move |s| {
         let n = site_name(&s);

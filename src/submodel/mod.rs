@@ -95,27 +95,27 @@ impl Spec {
             .collect()
     }
 
-    /// Where the adapters attach, as recorded in the metadata.
+    /// Where the adapters attach, as recorded in the metadata (HF module names; the LoRA ones
+    /// follow [`Spec::lora_at`]).
     pub fn targets(&self) -> Vec<String> {
-        let lora_modules: &[&str] = match self.kind {
-            Kind::Lora => &[
-                "encoder.self_attn",
-                "decoder.self_attn",
-                "decoder.encoder_attn",
-            ],
-            Kind::Hybrid => &["decoder.self_attn", "decoder.encoder_attn"],
-            Kind::Residual | Kind::Embedding => &[],
-        };
-        let residual = self
-            .has_residual()
-            .then(|| "encoder.blocks.*.output".to_string());
-        residual
+        use crate::model::layers::{AttnKind, Proj};
+        let modules = [
+            (Stack::Encoder, AttnKind::SelfAttn, "encoder.self_attn"),
+            (Stack::Decoder, AttnKind::SelfAttn, "decoder.self_attn"),
+            (Stack::Decoder, AttnKind::Cross, "decoder.encoder_attn"),
+        ];
+        let lora = modules.into_iter().filter(|&(stack, attn, _)| {
+            self.lora_at(&Site {
+                stack,
+                layer: 0,
+                attn,
+                proj: Proj::Q,
+            })
+        });
+        self.has_residual()
+            .then(|| "encoder.blocks.*.output".to_string())
             .into_iter()
-            .chain(
-                lora_modules
-                    .iter()
-                    .flat_map(|m| [format!("{m}.q_proj"), format!("{m}.v_proj")]),
-            )
+            .chain(lora.flat_map(|(_, _, m)| [format!("{m}.q_proj"), format!("{m}.v_proj")]))
             .collect()
     }
 }
@@ -144,4 +144,35 @@ pub enum SubmodelError {
     },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The metadata's targets follow the LoRA rule (`lora_at`) and the residual rule.
+    #[test]
+    fn targets_name_where_each_kind_attaches() {
+        let qv = |m: &str| [format!("{m}.q_proj"), format!("{m}.v_proj")];
+        let res = "encoder.blocks.*.output".to_string();
+        let dec: Vec<String> = ["decoder.self_attn", "decoder.encoder_attn"]
+            .iter()
+            .flat_map(|m| qv(m))
+            .collect();
+        let lora: Vec<String> = qv("encoder.self_attn")
+            .into_iter()
+            .chain(dec.clone())
+            .collect();
+        assert_eq!(
+            Spec::new(Kind::Residual, 4).targets(),
+            std::slice::from_ref(&res)
+        );
+        assert_eq!(
+            Spec::new(Kind::Embedding, 4).targets(),
+            std::slice::from_ref(&res)
+        );
+        assert_eq!(Spec::new(Kind::Lora, 4).targets(), lora);
+        let hybrid: Vec<String> = std::iter::once(res).chain(dec).collect();
+        assert_eq!(Spec::new(Kind::Hybrid, 4).targets(), hybrid);
+    }
 }

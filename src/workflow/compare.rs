@@ -171,8 +171,7 @@ pub struct HypothesesReport {
 /// and corpus-level WER as every attune report (each utterance needs a hypothesis); with a
 /// submodel, transcribes the same utterances with it and bootstraps the paired difference.
 pub fn score_hypotheses(
-    rec: Option<&Recognizer>,
-    sub: Option<&Submodel>,
+    with: Option<(&Recognizer, &Submodel)>,
     utts: &[(Utterance, Vec<f32>)],
     hyps: &std::collections::HashMap<String, String>,
     norm: &Normalizer,
@@ -193,7 +192,7 @@ pub fn score_hypotheses(
         ci95: None,
         verdict: None,
     };
-    let (Some(rec), Some(sub)) = (rec, sub) else {
+    let Some((rec, sub)) = with else {
         return Ok(report);
     };
     let audios: Vec<&[f32]> = utts.iter().map(|(_, a)| a.as_slice()).collect();
