@@ -1,6 +1,7 @@
 //! Build script: lists the files the binary carries inside it (the shipped base, the sample
-//! speakers, the ordinary-speech clips) as `include_bytes!` tables with a content key per part,
-//! so the installed binary never needs its source tree (`src/shipped.rs` installs them).
+//! speakers, the ordinary-speech clips, the speaker-embedding space) as `include_bytes!` tables
+//! with a content key per part, so the installed binary never needs its source tree
+//! (`src/shipped.rs` installs them).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ const PARTS: &[(&str, &str, &[&str])] = &[
         &[".wav", ".txt", ".jsonl"],
     ),
     ("clips", "sample_data/real", &[".wav", ".txt", ".jsonl"]),
+    ("space", "assets/space", &[".safetensors"]),
 ];
 
 fn main() {

@@ -101,7 +101,7 @@ fn mixed_speaker_batches_equal_one_by_one() {
 #[test]
 fn an_embedding_submodel_and_base_rows_share_a_batch() {
     use attune::submodel::file::FORMAT_VERSION;
-    use attune::submodel::space::{Space, generate};
+    use attune::submodel::space::generate;
     use attune::submodel::{Submodel, SubmodelMeta};
     let rec = Recognizer::load(&shipped_base(), DecodeOptions::default()).unwrap();
     let cfg = &rec.model.config;
@@ -109,13 +109,11 @@ fn an_embedding_submodel_and_base_rows_share_a_batch() {
     let home = Home {
         root: dir.path().to_path_buf(),
     };
-    let space = Space::init(
+    let space = attune::serve::synthetic::space(
         "pop",
         8,
-        4,
-        cfg,
+        (cfg, &rec.model.hash),
         &["a".into(), "b".into()],
-        &rec.model.hash,
         3,
         &Device::Cpu,
     )

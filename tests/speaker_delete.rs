@@ -6,7 +6,8 @@ use attune::serve::synthetic;
 use attune::store::Home;
 use attune::submodel::space::Space;
 use attune::submodel::{Kind, Spec};
-use attune::workflow::personalize::{Request, space_file, unfinished};
+use attune::workflow::personalize::{Request, unfinished};
+use attune::workflow::spaces::space_file;
 use attune::workflow::{Workspace, speakers};
 use candle_core::Device;
 
@@ -18,13 +19,11 @@ fn deleting_a_speaker_removes_everything_of_theirs() {
         speakers::create(&ws, id, None, "", None, None).unwrap();
     }
     let cfg = WhisperConfig::tiny_test();
-    let space = Space::init(
+    let space = synthetic::space(
         "pop",
         4,
-        3,
-        &cfg,
+        (&cfg, "h"),
         &["ana".into(), "ben".into()],
-        "h",
         1,
         &Device::Cpu,
     )

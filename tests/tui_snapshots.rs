@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use attune::eval::bootstrap::Verdict;
+use attune::train::TrainEvent;
 use attune::tui::app::{Action, App, ConfirmFor, InputFor, Modal, Screen};
 use attune::tui::msg::{Msg, TestSet};
 use attune::tui::{demo, screens};
@@ -119,19 +120,21 @@ fn overlays(
 }
 
 /// The states of the CLI-parity features: learning a space (its name), fitting into one (the
-/// chooser, and what happens with no space yet), the resume offer at start and a resumed job,
-/// scoring on a folder, a submodel that hurts ordinary speech, and the Compare help.
+/// chooser, with only the shipped space when the home has none), the resume offer at start and a
+/// resumed job, scoring on a folder, a submodel that hurts ordinary speech, the Compare help, and
+/// the enrollment curve being computed.
 #[rstest]
 fn parity(
     #[values(
         "space_name",
         "from_space",
-        "no_space",
+        "shipped_only",
         "resume_offer",
         "resumed",
         "compare_path",
         "library_regressed",
-        "help_compare"
+        "help_compare",
+        "curve"
     )]
     name: &str,
     #[values((80, 24), (120, 40))] size: (u16, u16),
@@ -164,7 +167,7 @@ fn parity(
             key(&mut app, KeyCode::Char('f'));
             key(&mut app, KeyCode::Down);
         }
-        "no_space" => {
+        "shipped_only" => {
             idle(&mut app);
             app.spaces.clear();
             key(&mut app, KeyCode::Char('f'));
@@ -197,6 +200,26 @@ fn parity(
         "help_compare" => {
             app.screen = Screen::Compare;
             app.help = true;
+        }
+        "curve" => {
+            idle(&mut app);
+            app.screen = Screen::Compare;
+            key(&mut app, KeyCode::Char('u'));
+            let job = "accent-de: residual r32 refined from accent-de-v3, 40 steps";
+            for m in [
+                Msg::CurveStage {
+                    stage: 1,
+                    stages: 4,
+                    job: job.into(),
+                },
+                Msg::Train(TrainEvent::Started {
+                    speakers: vec!["accent-de".into()],
+                    max_steps: 40,
+                    params_per_speaker: 99_072,
+                }),
+            ] {
+                app.update(Action::Msg(Box::new(m)));
+            }
         }
         _ => unreachable!(),
     }

@@ -1,7 +1,8 @@
-//! End to end: embedding spaces from the Train screen (tmux). Mark two sample speakers and learn
-//! a space over them (`e`, a name), then fit a third speaker into it (`f`, choose the space):
-//! the space file is created and the from-space submodel appears in the Library, named with its
-//! space. A tiny step budget: this checks the plumbing, not the quality.
+//! End to end: embedding spaces from the Train screen (tmux). `f` offers the shipped space first;
+//! mark two sample speakers and learn a space over them (`e`, a name; one dimension, fewer than
+//! its speakers), then fit a third speaker into it (`f`, the home's space listed after the
+//! shipped one): the space file is created and the from-space submodel appears in the Library,
+//! named with its space. A tiny step budget: this checks the plumbing, not the quality.
 
 mod tui_common;
 
@@ -25,12 +26,19 @@ fn a_space_over_two_speakers_then_a_third_fitted_into_it() {
     t.wait("the speakers", MINUTE, |s| s.contains("tremor"));
     t.keys(&["3"]);
     t.wait("the Train screen", MINUTE, |s| {
-        s.contains("steps 2 (+/-)") && s.contains("spaces none (e learns one)")
+        s.contains("steps 2 (+/-)") && s.contains("spaces shipped:population (f fit · e new)")
     });
 
-    // f before any space says how to make one.
+    // f before any space of the home offers the shipped one; Esc leaves it.
     t.keys(&["f"]);
-    t.wait("how to make a space", MINUTE, |s| s.contains("press e"));
+    let choose = t.wait("the space chooser", MINUTE, |s| {
+        s.contains("Fit accent-de into which embedding space?")
+    });
+    assert!(choose.contains("> shipped:population"), "{choose}");
+    t.keys(&["Escape"]);
+    t.wait("the chooser to close", MINUTE, |s| {
+        !s.contains("which embedding space?")
+    });
 
     // Mark accent-de and control, learn space `pair` over them.
     t.keys(&["Space", "Down", "Space", "e"]);
@@ -39,6 +47,10 @@ fn a_space_over_two_speakers_then_a_third_fitted_into_it() {
     });
     t.type_text("pair");
     t.keys(&["Enter"]);
+    // Over two speakers the space has one dimension (fewer than its speakers).
+    t.wait("the space job", MINUTE, |s| {
+        s.contains("space pair (m = 1)")
+    });
     let done = t.wait("the space job to finish", 20 * MINUTE, finished);
     assert!(
         done.contains("training finished")
@@ -51,14 +63,22 @@ fn a_space_over_two_speakers_then_a_third_fitted_into_it() {
     // Unmark both, select tremor, fit it into `pair`.
     t.keys(&["Space", "Up", "Space", "Down", "Down"]);
     t.wait("the new space listed", MINUTE, |s| {
-        s.contains("spaces pair (e new · f fit)") && s.contains("[ ] accent-de")
+        s.contains("spaces shipped:population, pair (f fit · e new)") && s.contains("[ ] accent-de")
     });
     t.keys(&["f"]);
     let choose = t.wait("the space chooser", MINUTE, |s| {
         s.contains("Fit tremor into which embedding space?")
     });
-    assert!(choose.contains("> pair"), "{choose}");
-    t.keys(&["Enter"]);
+    // The shipped space first, the home's after it.
+    let lines: Vec<&str> = choose.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.contains("> shipped:population"));
+    assert!(
+        first.is_some_and(|i| lines[i + 1].contains("  pair ")),
+        "{choose}"
+    );
+    t.keys(&["Down", "Enter"]);
     let done = t.wait("the fit to finish", 20 * MINUTE, finished);
     assert!(
         done.contains("training finished") && done.contains("tremor-v1"),

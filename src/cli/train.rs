@@ -9,6 +9,7 @@ use crate::submodel::Kind;
 use crate::train::{DEFAULT_KIND, DEFAULT_RANK, TrainEvent};
 use crate::workflow::Workspace;
 use crate::workflow::personalize::{self, Overrides, Plan, Request};
+use crate::workflow::sufficiency;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -51,11 +52,20 @@ pub struct Args {
     /// from the chosen speakers; each also gets a kind-`embedding` submodel
     #[arg(long, value_name = "NAME", conflicts_with = "from_space")]
     embedding_space: Option<String>,
-    /// Enroll with little data: fit only the speaker's embedding in space NAME (generator frozen)
-    #[arg(long, value_name = "NAME")]
-    from_space: Option<String>,
-    /// Embedding size m of a new space
-    #[arg(long, default_value_t = 16)]
+    /// Enroll with little data ("instant", seconds): fit only the speaker's embedding in
+    /// space NAME, or in the shipped space when NAME is left out
+    #[arg(long, value_name = "NAME", num_args = 0..=1, conflicts_with = "refine")]
+    from_space: Option<Option<String>>,
+    /// Refine: start the adapter from submodel ID (e.g. an instant one) instead of a fresh one
+    #[arg(long, value_name = "ID")]
+    refine: Option<String>,
+    /// The enrollment-sufficiency curve of --speaker: an instant submodel from 10 utterances
+    /// (in the shipped space, or --from-space NAME), then ones refined from it on 20, 40 and all;
+    /// prints test WER against utterances used
+    #[arg(long, conflicts_with_all = ["embedding_space", "refine", "limit"])]
+    curve: bool,
+    /// Embedding size m of a new space (fewer than the number of speakers)
+    #[arg(long, default_value_t = 8)]
     dim: usize,
 }
 
@@ -86,6 +96,7 @@ impl Args {
                 patience: self.patience,
             },
             limit: self.limit,
+            start: self.refine.clone(),
         })
     }
 
@@ -155,6 +166,9 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     let rec = ws.recognizer(false)?;
     let cancel = AtomicBool::new(false);
     let mut progress = |e: TrainEvent| print_event(&e, args.json);
+    if args.curve {
+        return curve(ws, &rec, &args, &mut progress, &cancel);
+    }
     let out = personalize::run(ws, &rec, &req, args.resume, &mut progress, &cancel)?;
     if let (Some(path), Plan::Space { name, dim, .. }) = (&out.space, &req.plan) {
         eprintln!(
@@ -191,4 +205,102 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--curve`: trains the speaker's sufficiency curve, then prints it (as JSON lines with --json).
+fn curve(
+    ws: &Workspace,
+    rec: &crate::recognizer::Recognizer,
+    args: &Args,
+    progress: &mut dyn FnMut(TrainEvent),
+    cancel: &AtomicBool,
+) -> anyhow::Result<ExitCode> {
+    let Some(speaker) = args.speaker.as_deref() else {
+        anyhow::bail!("--curve is for one --speaker");
+    };
+    let space = args.from_space.clone().flatten();
+    let mut stage = |i: usize, n: usize, job: &Request| {
+        eprintln!("curve job {}/{n}: {}", i + 1, job.describe())
+    };
+    let overrides = args.request(ws)?.overrides;
+    sufficiency::run(
+        ws,
+        rec,
+        speaker,
+        space.as_deref(),
+        &overrides,
+        &mut stage,
+        progress,
+        cancel,
+    )?;
+    let points = sufficiency::points(ws, speaker)?;
+    if !args.json {
+        println!(
+            "utterances  origin     submodel          test WER (base)   95 % interval of the gain"
+        );
+    }
+    for p in &points {
+        if args.json {
+            let line = serde_json::json!({
+                "utterances": p.utterances, "origin": p.origin.to_string(),
+                "submodel": p.submodel, "wer": p.wer, "base_wer": p.base_wer,
+                "test_utterances": p.test_utterances, "ci95": p.ci95,
+            });
+            println!("{line}");
+        } else {
+            let ci = p
+                .ci95
+                .map_or("—".into(), |[lo, hi]| format!("[{lo:+.3}, {hi:+.3}]"));
+            println!(
+                "{:>10}  {:<9}  {:<16}  {:.3} ({:.3})     {ci}",
+                p.utterances,
+                p.origin.to_string(),
+                p.submodel,
+                p.wer,
+                p.base_wer
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(args: &[&str]) -> Args {
+        Cli::try_parse_from(std::iter::once("train").chain(args.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn from_space_without_a_name_is_the_shipped_space_and_refine_names_the_start() {
+        let shipped = parse(&["--speaker", "x", "--from-space"]);
+        assert_eq!(shipped.from_space, Some(None));
+        let named = parse(&["--speaker", "x", "--from-space", "voices"]);
+        assert_eq!(named.from_space, Some(Some("voices".into())));
+        assert_eq!(parse(&["--speaker", "x"]).from_space, None);
+        let refine = parse(&["--speaker", "x", "--refine", "x-v1"]);
+        assert_eq!(refine.refine.as_deref(), Some("x-v1"));
+        assert!(
+            Cli::try_parse_from([
+                "train",
+                "--speaker",
+                "x",
+                "--from-space",
+                "--refine",
+                "x-v1"
+            ])
+            .is_err(),
+            "a fit and a refine at once"
+        );
+    }
 }

@@ -1,19 +1,17 @@
-//! Synthetic submodels for tests and benchmarks: a fresh adapter whose zero half (residual up
-//! projection, LoRA `B`) is filled with small random values, so it really changes the output.
+//! Synthetic submodels and spaces for tests and benchmarks: a fresh adapter whose zero half
+//! (residual up projection, LoRA `B`) is filled with small random values, so it really changes
+//! the output.
 
 use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor};
 
 use crate::model::WhisperConfig;
+use crate::submodel::adapters::is_output_half;
 use crate::submodel::file::FORMAT_VERSION;
-use crate::submodel::{AdapterTable, Spec, Submodel, SubmodelMeta};
+use crate::submodel::space::Space;
+use crate::submodel::{AdapterTable, Kind, Spec, Submodel, SubmodelMeta};
 use crate::util::rng::Rng;
-
-/// Whether a tensor is one of those a fresh submodel holds at zero (its output half).
-fn is_output_half(name: &str) -> bool {
-    name.ends_with(".up") || name.ends_with(".up_b") || name.ends_with(".b")
-}
 
 /// A one-speaker submodel for `speaker` on the base `(cfg, base_hash, base_name)`: fresh
 /// adapters seeded with `seed`, output half uniform in `[-scale, scale)`. Id and checksum are
@@ -63,4 +61,38 @@ pub fn submodel(
         checksum: String::new(),
     };
     Ok(Submodel { meta, table })
+}
+
+/// A speaker-embedding space over synthetic residual adapters (bottleneck `rank`), one per
+/// speaker in `speakers` (at least two), of dimension `speakers.len() − 1`: every speaker's
+/// embedding regenerates its adapter.
+pub fn space(
+    name: &str,
+    rank: usize,
+    base: (&WhisperConfig, &str),
+    speakers: &[String],
+    seed: u64,
+    dev: &Device,
+) -> candle_core::Result<Space> {
+    let (cfg, base_hash) = base;
+    let spec = Spec::new(Kind::Residual, rank);
+    let adapters = speakers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            // One common starting point, different output halves: comparable adapters.
+            let sub = submodel(&spec, (cfg, base_hash, ""), s, seed, 0.1, dev)?;
+            let mut rng = Rng::new(seed + 1 + i as u64);
+            let mut table = sub.table;
+            for (tname, t) in table.tensors.iter_mut() {
+                if is_output_half(tname) {
+                    let v: Vec<f32> = (0..t.elem_count()).map(|_| rng.uniform() * 0.1).collect();
+                    *t = Tensor::from_vec(v, t.dims(), dev)?;
+                }
+            }
+            Ok(table)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let dim = speakers.len().saturating_sub(1).max(1);
+    Space::from_adapters(name, dim, cfg, &adapters, speakers, base_hash)
 }

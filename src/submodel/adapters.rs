@@ -83,6 +83,12 @@ pub fn tensor_shapes(spec: &Spec, cfg: &WhisperConfig) -> Vec<(String, Vec<usize
 /// Fresh values for one tensor: the half that reads the input is random (uniform with
 /// fan-in scaling), the half that writes the output is zero, LN scales are one — so a fresh
 /// submodel computes exactly the base.
+/// Whether a tensor is in an adapter's output half (residual `up` and `up_b`, LoRA `B`): zero in
+/// a fresh adapter, which then computes exactly the base.
+pub fn is_output_half(name: &str) -> bool {
+    name.ends_with(".up") || name.ends_with(".up_b") || name.ends_with(".b")
+}
+
 fn init_values(name: &str, shape: &[usize], rng: &mut Rng) -> Vec<f32> {
     let n: usize = shape.iter().product();
     if name.ends_with(".ln_w") {
@@ -132,6 +138,16 @@ impl AdapterTable {
             tensors,
             speakers,
         })
+    }
+
+    /// Whether every row computes exactly the base (its output half is all zero).
+    pub fn is_identity(&self) -> Result<bool> {
+        for (_, t) in self.tensors.iter().filter(|(k, _)| is_output_half(k)) {
+            if t.abs()?.max_all()?.to_scalar::<f32>()? != 0.0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Turns every tensor into a trainable `Var` (same values); returns them by name.

@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod file;
+pub mod pca;
 pub mod peft;
 pub mod space;
 

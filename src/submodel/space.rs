@@ -1,6 +1,8 @@
 //! The speaker-embedding space: a shared generator maps a low-dimensional speaker embedding
 //! `e ∈ R^m` to a full residual adapter (`adapter = e·G + b`, per tensor), so a new speaker is
-//! enrolled by fitting only `m` numbers. Stored as one safetensors file under `<home>/spaces/`.
+//! enrolled by fitting only `m` numbers. The space is the principal subspace of adapters trained
+//! on a population of speakers (eigenvoices). Stored as one safetensors file under
+//! `<home>/spaces/`, or shipped in the binary (`assets/space/`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,11 +11,10 @@ use candle_core::{Device, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::adapters::tensor_shapes;
-use super::{AdapterTable, Kind, Spec, SubmodelError};
+use super::{AdapterTable, Kind, Spec, SubmodelError, pca};
 use crate::model::WhisperConfig;
 use crate::tensor_io;
 use crate::util::atomic::write_private_file;
-use crate::util::rng::Rng;
 
 const HEADER_KEY: &str = "attune_space";
 
@@ -36,6 +37,9 @@ pub struct SpaceMeta {
     /// `G` and `b` still carry what was learned from them (retrain the space to remove that).
     #[serde(default)]
     pub deleted_speakers: usize,
+    /// The fraction of the population adapters' variance each axis of `G` explains.
+    #[serde(default)]
+    pub explained: Vec<f64>,
 }
 
 /// Generator `G` (`[m, n]` per adapter tensor), bias `b` (`[n]`) and the population embeddings.
@@ -74,36 +78,57 @@ pub fn generate(
 }
 
 impl Space {
-    /// A fresh space: `b` holds a fresh (identity) residual adapter, `G` is small random on the
-    /// input-side tensors and zero on the output side, embeddings small random — so every
-    /// generated adapter starts as the identity.
-    #[allow(clippy::too_many_arguments)]
-    pub fn init(
+    /// The space spanned by `adapters` (one single-row residual table per speaker, all trained
+    /// from one common starting point, so that they are comparable weight by weight): `b` is
+    /// their mean, `G` their top `dim` principal axes scaled to the population's spread, and `E`
+    /// each speaker's coordinates (unit variance per axis, so a new speaker's prior is `N(0, I)`
+    /// and the fit starts at the mean adapter).
+    pub fn from_adapters(
         name: &str,
-        rank: usize,
         dim: usize,
         cfg: &WhisperConfig,
+        adapters: &[AdapterTable],
         speakers: &[String],
         base_hash: &str,
-        seed: u64,
-        dev: &Device,
     ) -> Result<Self> {
-        let spec = Spec::new(Kind::Embedding, rank);
-        let fresh = AdapterTable::init(&spec, cfg, 1, seed, dev)?;
-        let mut rng = Rng::new(seed ^ 0x5eed);
-        let (mut g, mut b) = (BTreeMap::new(), BTreeMap::new());
-        for (tname, shape) in tensor_shapes(&spec, cfg) {
+        let first = adapters
+            .first()
+            .ok_or_else(|| candle_core::Error::Msg("a space needs adapters".into()))?;
+        let dev = first
+            .tensors
+            .values()
+            .next()
+            .map_or(Device::Cpu, |t| t.device().clone());
+        let spec = Spec::new(Kind::Embedding, first.spec.rank);
+        let shapes = tensor_shapes(&spec, cfg);
+        let rows = adapters
+            .iter()
+            .map(|a| {
+                let mut flat = Vec::new();
+                for (tname, _) in &shapes {
+                    flat.extend(a.tensors[tname].flatten_all()?.to_vec1::<f32>()?);
+                }
+                Ok(flat)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pc = pca::principal(&rows, dim);
+        let (mut g, mut b, mut at) = (BTreeMap::new(), BTreeMap::new(), 0);
+        for (tname, shape) in &shapes {
             let n: usize = shape.iter().product();
-            let input_side = tname.ends_with(".down");
-            let scale = if input_side { 0.02 } else { 0.0 };
-            let gv: Vec<f32> = (0..dim * n).map(|_| scale * rng.uniform()).collect();
-            g.insert(tname.clone(), Tensor::from_vec(gv, (dim, n), dev)?);
-            b.insert(tname.clone(), fresh.tensors[&tname].flatten_all()?);
+            let gv: Vec<f32> = pc
+                .axes
+                .iter()
+                .flat_map(|a| a[at..at + n].to_vec())
+                .collect();
+            g.insert(tname.clone(), Tensor::from_vec(gv, (dim, n), &dev)?);
+            b.insert(
+                tname.clone(),
+                Tensor::from_slice(&pc.mean[at..at + n], n, &dev)?,
+            );
+            at += n;
         }
-        let ev: Vec<f32> = (0..speakers.len() * dim)
-            .map(|_| 0.1 * rng.uniform())
-            .collect();
-        let e = Tensor::from_vec(ev, (speakers.len(), dim), dev)?;
+        let ev: Vec<f32> = pc.coords.concat();
+        let e = Tensor::from_vec(ev, (adapters.len(), dim), &dev)?;
         let meta = SpaceMeta {
             name: name.into(),
             dim,
@@ -112,13 +137,14 @@ impl Space {
             speakers: speakers.to_vec(),
             created: crate::util::time::now_secs(),
             deleted_speakers: 0,
+            explained: pc.explained,
         };
         Ok(Self { meta, g, b, e })
     }
 
-    /// Mean of the population embeddings: the starting point for a new speaker.
-    pub fn mean_embedding(&self) -> Result<Tensor> {
-        self.e.mean_keepdim(0)
+    /// Where a new speaker's fit starts: the prior mean, zero (the population's mean adapter).
+    pub fn start_embedding(&self) -> Result<Tensor> {
+        Tensor::zeros((1, self.meta.dim), candle_core::DType::F32, self.e.device())
     }
 
     pub fn shapes(&self, cfg: &WhisperConfig) -> Vec<(String, Vec<usize>)> {

@@ -58,7 +58,7 @@ struct Header {
     step: u64,
     config: String,
     speakers: Vec<String>,
-    opt_steps: Vec<Vec<u64>>,
+    opt_steps: Vec<u64>,
     states: Vec<SpeakerState>,
 }
 
@@ -85,18 +85,17 @@ impl Checkpoint {
         step: u64,
         cfg: &TrainConfig,
         speakers: &[SpeakerData],
-        groups: [(&BTreeMap<String, Var>, &RowAdamW); 2],
+        vars: &BTreeMap<String, Var>,
+        opt: &RowAdamW,
         states: &[SpeakerState],
         best: &[AdapterTable],
     ) -> Result<Self, TrainError> {
         let mut tensors = BTreeMap::new();
-        for (vars, opt) in groups {
-            for (name, v) in vars {
-                tensors.insert(format!("var.{name}"), v.as_tensor().detach().copy()?);
-                let mo = &opt.moments[name];
-                tensors.insert(format!("m.{name}"), mo.m.copy()?);
-                tensors.insert(format!("v.{name}"), mo.v.copy()?);
-            }
+        for (name, v) in vars {
+            tensors.insert(format!("var.{name}"), v.as_tensor().detach().copy()?);
+            let mo = &opt.moments[name];
+            tensors.insert(format!("m.{name}"), mo.m.copy()?);
+            tensors.insert(format!("v.{name}"), mo.v.copy()?);
         }
         for name in best[0].tensors.keys() {
             let rows: Vec<&Tensor> = best.iter().map(|b| &b.tensors[name]).collect();
@@ -110,7 +109,7 @@ impl Checkpoint {
             step,
             config: config_key(cfg),
             speakers: speakers.iter().map(|s| s.id.clone()).collect(),
-            opt_steps: groups.iter().map(|(_, o)| o.steps.clone()).collect(),
+            opt_steps: opt.steps.clone(),
             states,
         };
         Ok(Self {
@@ -159,7 +158,8 @@ impl Checkpoint {
     /// Puts the saved state back into a freshly set-up job.
     pub fn restore(
         &self,
-        groups: [(&BTreeMap<String, Var>, &mut RowAdamW); 2],
+        vars: &BTreeMap<String, Var>,
+        opt: &mut RowAdamW,
         states: &mut [SpeakerState],
         best: &mut [AdapterTable],
     ) -> Result<(), TrainError> {
@@ -168,18 +168,16 @@ impl Checkpoint {
                 .get(&k)
                 .ok_or_else(|| TrainError::Data(format!("checkpoint lacks {k}")))
         };
-        for (g, (vars, opt)) in groups.into_iter().enumerate() {
-            for (name, v) in vars {
-                v.set(get(format!("var.{name}"))?)?;
-                let mo = opt
-                    .moments
-                    .get_mut(name)
-                    .expect("moments exist for every var");
-                mo.m = get(format!("m.{name}"))?.clone();
-                mo.v = get(format!("v.{name}"))?.clone();
-            }
-            opt.steps = self.header.opt_steps.get(g).cloned().unwrap_or_default();
+        for (name, v) in vars {
+            v.set(get(format!("var.{name}"))?)?;
+            let mo = opt
+                .moments
+                .get_mut(name)
+                .expect("moments exist for every var");
+            mo.m = get(format!("m.{name}"))?.clone();
+            mo.v = get(format!("v.{name}"))?.clone();
         }
+        opt.steps = self.header.opt_steps.clone();
         for (name, rows) in self
             .tensors
             .iter()

@@ -84,8 +84,13 @@ pub fn run(
     let dev = model.device().clone();
     let wcfg = &model.config;
     // Fresh adapters are the identity, so their first evaluation is the base's WER; other
-    // starting points (a space's mean embedding) need the base scored on its own.
-    let starts_at_base = params.is_none();
+    // starting points (a space's mean adapter, a submodel to refine) need the base scored on its
+    // own.
+    let starts_at_base = match &params {
+        None => true,
+        Some(Params::Table(t)) => t.is_identity()?,
+        Some(Params::Space { .. }) => false,
+    };
     let seeds: Vec<u64> = speakers
         .iter()
         .map(|s| speaker_seed(cfg.seed, &s.id))
@@ -101,9 +106,7 @@ pub fn run(
         }
     };
     let row_vars = params.row_vars()?;
-    let shared_vars = params.shared_vars();
     let mut opt = RowAdamW::new(cfg.optim, &row_vars, speakers.len())?;
-    let mut opt_shared = RowAdamW::new(cfg.optim, &shared_vars, 1)?;
     let mut states: Vec<SpeakerState> = speakers
         .iter()
         .zip(&seeds)
@@ -113,7 +116,10 @@ pub fn run(
     let mut best: Vec<AdapterTable> = (0..speakers.len())
         .map(|i| first.row(i))
         .collect::<candle_core::Result<_>>()?;
-    if !starts_at_base {
+    // `eval_every` 0: no dev evaluations at all (a fit of a few numbers, timed in seconds);
+    // every speaker's result is its last row.
+    let evals = cfg.eval_every > 0;
+    if evals && !starts_at_base {
         for (sp, st) in speakers
             .iter()
             .zip(states.iter_mut())
@@ -126,11 +132,7 @@ pub fn run(
     if let Some(path) = checkpoint.filter(|p| p.exists()) {
         let ck = Checkpoint::load(path, &dev)?;
         ck.check_matches(cfg, speakers)?;
-        ck.restore(
-            [(&row_vars, &mut opt), (&shared_vars, &mut opt_shared)],
-            &mut states,
-            &mut best,
-        )?;
+        ck.restore(&row_vars, &mut opt, &mut states, &mut best)?;
         step = ck.step;
         progress(TrainEvent::Resumed { step });
     }
@@ -139,14 +141,9 @@ pub fn run(
         max_steps: cfg.max_steps,
         params_per_speaker: first.params_per_speaker(),
     });
-    let save = |step: u64,
-                opt: &RowAdamW,
-                opt_shared: &RowAdamW,
-                states: &[SpeakerState],
-                best: &[AdapterTable]| {
+    let save = |step: u64, opt: &RowAdamW, states: &[SpeakerState], best: &[AdapterTable]| {
         checkpoint.map_or(Ok(()), |path| {
-            let groups = [(&row_vars, opt), (&shared_vars, opt_shared)];
-            Checkpoint::capture(step, cfg, speakers, groups, states, best)?.save(path)
+            Checkpoint::capture(step, cfg, speakers, &row_vars, opt, states, best)?.save(path)
         })
     };
     let start = Instant::now();
@@ -160,7 +157,7 @@ pub fn run(
             break;
         }
         let finished = step >= cfg.max_steps || states.iter().all(|s| s.done);
-        if finished || step.is_multiple_of(cfg.eval_every) {
+        if evals && (finished || step.is_multiple_of(cfg.eval_every)) {
             let table = params.table()?;
             evaluate(
                 rec,
@@ -172,7 +169,7 @@ pub fn run(
                 cfg,
                 progress,
             )?;
-            save(step, &opt, &opt_shared, &states, &best)?;
+            save(step, &opt, &states, &best)?;
         }
         if finished || states.iter().all(|s| s.done) {
             break;
@@ -220,7 +217,7 @@ pub fn run(
                 .neg()?; // [B, L]
             let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
             let sum = per_row.sum_all()?;
-            accumulate(&mut grads, sum.backward()?, [&row_vars, &shared_vars])?;
+            accumulate(&mut grads, sum.backward()?, &row_vars)?;
             loss += sum.to_scalar::<f32>()? as f64;
             for (r, &i) in per_row.to_vec1::<f32>()?.iter().zip(&batch.ids) {
                 *losses[i as usize].get_or_insert(0.0) += *r as f64;
@@ -232,8 +229,6 @@ pub fn run(
             .map(|&t| schedule(t, cfg.warmup, cfg.max_steps, cfg.lr))
             .collect();
         opt.step(&row_vars, &grads, &present, &lr)?;
-        let shared_lr = schedule(opt_shared.steps[0], cfg.warmup, cfg.max_steps, cfg.lr);
-        opt_shared.step(&shared_vars, &grads, &[true], &[shared_lr])?;
         step += 1;
         let elapsed = start.elapsed().as_secs_f64();
         let eta =
@@ -263,7 +258,7 @@ pub fn run(
             best_wer: st.best_wer,
             best_step: st.best_step,
             steps: opt.steps[i],
-            adapter: if sp.dev.is_empty() {
+            adapter: if sp.dev.is_empty() || !evals {
                 last.row(i).expect("row exists")
             } else {
                 b
@@ -284,12 +279,12 @@ pub fn run(
 /// Adds the trainable variables' gradients in `g` to `acc` and drops the rest: candle's backward
 /// also returns gradients for constants it met (inputs, frozen norms and biases), new tensors
 /// for every micro-batch, which kept like this would hold a whole step's worth of memory.
-fn accumulate<'a>(
+fn accumulate(
     acc: &mut GradStore,
     g: GradStore,
-    vars: impl IntoIterator<Item = &'a std::collections::BTreeMap<String, candle_core::Var>>,
+    vars: &std::collections::BTreeMap<String, candle_core::Var>,
 ) -> candle_core::Result<()> {
-    for var in vars.into_iter().flat_map(|m| m.values()) {
+    for var in vars.values() {
         let t = var.as_tensor();
         if let Some(new) = g.get(t) {
             let sum = match acc.get(t) {
@@ -378,7 +373,7 @@ mod tests {
                 g.get(&c).is_some(),
                 "candle also returns the constant's gradient"
             );
-            accumulate(&mut acc, g, [&vars]).unwrap();
+            accumulate(&mut acc, g, &vars).unwrap();
             assert!(acc.get(&c).is_none());
         }
         assert_eq!(acc.get_ids().count(), 1);

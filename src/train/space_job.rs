@@ -1,5 +1,6 @@
-//! Speaker-embedding space jobs: learn the shared generator and one embedding per speaker over
-//! a population, or enroll a new speaker by fitting only its embedding with the generator frozen.
+//! Speaker-embedding space jobs: learn a space over a population (one residual adapter per
+//! speaker from one common starting point, then their principal subspace), or enroll a new
+//! speaker by fitting only its embedding with the space frozen.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -7,9 +8,12 @@ use std::sync::atomic::AtomicBool;
 use super::params::Params;
 use super::{Outcome, SpeakerData, TrainConfig, TrainError, TrainEvent, job};
 use crate::recognizer::Recognizer;
-use crate::submodel::space::Space;
+use crate::submodel::space::{Space, generate};
+use crate::submodel::{AdapterTable, Kind, Spec};
 
-/// Trains space `name` (embedding size `dim`) over `speakers`; `out.space` holds the result.
+/// Trains space `name` (embedding size `dim`, at most one less than the number of speakers)
+/// over `speakers`; `out.space` holds the result and each speaker's result is its adapter as
+/// the space represents it (its embedding through the generator).
 #[allow(clippy::too_many_arguments)]
 pub fn train_space(
     rec: &Recognizer,
@@ -21,33 +25,46 @@ pub fn train_space(
     progress: &mut dyn FnMut(TrainEvent),
     cancel: &AtomicBool,
 ) -> Result<Outcome, TrainError> {
-    let ids: Vec<String> = speakers.iter().map(|s| s.id.clone()).collect();
+    if speakers.len() < 2 || dim == 0 || dim >= speakers.len() {
+        return Err(TrainError::Data(format!(
+            "a space of dimension {dim} needs at least {} speakers (has {})",
+            dim.max(1) + 1,
+            speakers.len()
+        )));
+    }
     let m = &rec.model;
-    let space = Space::init(
-        name,
-        cfg.spec.rank,
-        dim,
-        &m.config,
-        &ids,
-        &m.hash,
-        cfg.seed,
-        m.device(),
-    )?;
-    let e = space.e.clone();
-    let params = Params::space(space, &m.config, &e, true)?;
-    job::run(
+    // Every speaker starts from the same adapter, so the trained ones differ only by what each
+    // speaker's data taught them, and their mean and principal axes mean something.
+    let mut adapters_cfg = cfg.clone();
+    adapters_cfg.spec = Spec::new(Kind::Residual, cfg.spec.rank);
+    let start = AdapterTable::init(&adapters_cfg.spec, &m.config, 1, cfg.seed, m.device())?;
+    let table = AdapterTable::stack(&vec![&start; speakers.len()])?;
+    let mut out = job::run(
         rec,
         speakers,
-        cfg,
-        Some(params),
+        &adapters_cfg,
+        Some(Params::Table(table)),
         checkpoint,
         progress,
         cancel,
-    )
+    )?;
+    if out.cancelled {
+        return Ok(out);
+    }
+    let ids: Vec<String> = speakers.iter().map(|s| s.id.clone()).collect();
+    let trained: Vec<AdapterTable> = out.speakers.iter().map(|r| r.adapter.clone()).collect();
+    let space = Space::from_adapters(name, dim, &m.config, &trained, &ids, &m.hash)?;
+    let shapes = space.shapes(&m.config);
+    let projected = generate(&space.meta.spec, &shapes, &space.e, &space.g, &space.b)?;
+    for (i, r) in out.speakers.iter_mut().enumerate() {
+        r.adapter = projected.row(i)?;
+    }
+    out.space = Some(space);
+    Ok(out)
 }
 
-/// Fits only the embedding of each speaker in `speakers` (starting from the population mean),
-/// the generator frozen: the low-data enrollment path.
+/// Fits only the embedding of each speaker in `speakers` (starting from the prior mean, zero),
+/// the space frozen: the low-data enrollment path.
 pub fn fit_embeddings(
     rec: &Recognizer,
     speakers: &[SpeakerData],
@@ -56,8 +73,8 @@ pub fn fit_embeddings(
     progress: &mut dyn FnMut(TrainEvent),
     cancel: &AtomicBool,
 ) -> Result<Outcome, TrainError> {
-    let mean = space.mean_embedding()?;
-    let start = candle_core::Tensor::cat(&vec![&mean; speakers.len()], 0)?;
-    let params = Params::space(space.clone(), &rec.model.config, &start, false)?;
+    let zero = space.start_embedding()?;
+    let start = candle_core::Tensor::cat(&vec![&zero; speakers.len()], 0)?;
+    let params = Params::space(space.clone(), &rec.model.config, &start)?;
     job::run(rec, speakers, cfg, Some(params), None, progress, cancel)
 }

@@ -1,12 +1,12 @@
 //! The TUI's one state: what every screen shows and every dialog holds, with small read-only
 //! helpers. How it changes lives in `reduce/` (`App::update`); how it looks in `screens/`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use super::msg::{CompareData, Msg, SpeakerRow, TakeInfo, TestSet, TrainSummary};
+use super::msg::{CompareData, CurvePoint, Msg, SpeakerRow, TakeInfo, TestSet, TrainSummary};
 use crate::library::Entry;
 use crate::submodel::Kind;
 use crate::workflow::personalize::Request;
@@ -179,6 +179,27 @@ pub struct TrainState {
     pub job: Option<String>,
     pub progress: Option<TrainProgress>,
     pub result: Option<Result<TrainSummary, String>>,
+    /// Set while the running job is a speaker's enrollment curve (several jobs in a row).
+    pub curve: Option<CurveRun>,
+}
+
+/// A running curve job: whose curve, and which of its jobs trains (`stage` of `stages`, counted
+/// from 1; 0 of 0 until the first starts).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CurveRun {
+    pub speaker: String,
+    pub stage: usize,
+    pub stages: usize,
+}
+
+impl CurveRun {
+    /// `curve 2/4`, or `curve` before its first job starts.
+    pub fn label(&self) -> String {
+        match self.stages {
+            0 => "curve".into(),
+            n => format!("curve {}/{n}", self.stage),
+        }
+    }
 }
 
 /// A job's progress folded from its events.
@@ -207,6 +228,8 @@ pub struct CompareState {
     pub running: bool,
     pub data: Option<CompareData>,
     pub row: usize,
+    /// Each speaker's enrollment-sufficiency curve, read from the library by the worker.
+    pub curves: BTreeMap<String, Vec<CurvePoint>>,
 }
 
 /// The whole TUI state.
@@ -280,6 +303,7 @@ impl App {
                 job: None,
                 progress: None,
                 result: None,
+                curve: None,
             },
             compare: CompareState::default(),
             notice: None,
@@ -332,6 +356,13 @@ impl App {
         s.pending
             .get(self.enroll.prompt.min(s.pending.len().saturating_sub(1)))
             .map(String::as_str)
+    }
+
+    /// The embedding spaces a fit can use: the shipped one first, then the home's.
+    pub fn fit_spaces(&self) -> Vec<String> {
+        std::iter::once(crate::workflow::spaces::SHIPPED_NAME.to_string())
+            .chain(self.spaces.iter().cloned())
+            .collect()
     }
 
     /// The Compare screen's test set.

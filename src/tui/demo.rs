@@ -1,11 +1,14 @@
-//! A deterministic demo state (speakers, a job's progress, a comparison, a library) built without
-//! a model or a home: the screens' snapshot tests and the README's text captures draw it.
+//! A deterministic demo state (speakers, a job's progress, a comparison, a library with an
+//! instant submodel, enrollment curves) built without a model or a home: the screens' snapshot
+//! tests and the README's text captures draw it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::app::{App, Avail, Screen, TrainProgress};
-use super::msg::{CompareData, Msg, Snapshot, SpeakerRow, TakeInfo, TestSet, TrainSummary};
+use super::msg::{
+    CompareData, CurvePoint, Msg, Snapshot, SpeakerRow, TakeInfo, TestSet, TrainSummary,
+};
 use crate::eval::{Normalizer, corpus, render_alignment, score, word_changes};
 use crate::library::Entry;
 use crate::model::decode::Stop;
@@ -14,6 +17,7 @@ use crate::submodel::{Kind, Spec, SubmodelMeta};
 use crate::train::TrainEvent;
 use crate::workflow::compare::{Report, Row};
 use crate::workflow::personalize::Saved;
+use crate::workflow::sufficiency::{INSTANT_AT, Origin};
 
 /// 2026-09-21, a fixed "created" time.
 const CREATED: u64 = 1_790_000_000;
@@ -86,10 +90,28 @@ fn speaker(id: &str, train: usize, heldout: usize, subs: &[&Entry]) -> SpeakerRo
     }
 }
 
-/// Three speakers and their library.
+/// Makes `e` the instant submodel of the shipped space, fitted on `n` training utterances.
+fn instant(mut e: Entry, n: usize) -> Entry {
+    e.meta.spec = Spec::new(Kind::Embedding, 32);
+    e.meta.space = Some(crate::workflow::spaces::SHIPPED_NAME.into());
+    set_trained_on(&mut e, n);
+    e
+}
+
+/// `e` learned from the first `n` training utterances.
+fn set_trained_on(e: &mut Entry, n: usize) {
+    e.meta.trained_on = (1..=n).map(|i| format!("{i:05}")).collect();
+    if let Some(m) = e.meta.metrics.as_mut() {
+        m.train_utterances = n;
+    }
+}
+
+/// Three speakers and their library: accent-de has an instant submodel and one refined from it
+/// on 40 utterances.
 pub fn snapshot() -> Snapshot {
-    let v1 = entry("accent-de", 1, 0.712, 0.538);
-    let v2 = entry("accent-de", 2, 0.712, 0.423);
+    let v1 = instant(entry("accent-de", 1, 0.712, 0.538), INSTANT_AT);
+    let mut v2 = entry("accent-de", 2, 0.712, 0.423);
+    set_trained_on(&mut v2, 40);
     let mut t1 = entry("tremor", 1, 0.391, 0.304);
     // A submodel that hurts ordinary speech, for the Library's warning.
     if let Some(m) = t1.meta.metrics.as_mut() {
@@ -107,6 +129,35 @@ pub fn snapshot() -> Snapshot {
         library: vec![v1, v2, t1],
         problems: Vec::new(),
     }
+}
+
+/// The enrollment curves of the demo library, as the worker reads them.
+pub fn curves() -> BTreeMap<String, Vec<CurvePoint>> {
+    let library = snapshot().library;
+    let point = |i: usize, origin: Origin| {
+        let e: &Entry = &library[i];
+        let m = e
+            .meta
+            .metrics
+            .clone()
+            .expect("the demo's submodels have figures");
+        CurvePoint {
+            utterances: m.train_utterances,
+            origin,
+            submodel: e.id.clone(),
+            base_wer: m.base_wer,
+            wer: m.wer,
+            test_utterances: m.test_utterances,
+            ci95: m.ci95,
+        }
+    };
+    BTreeMap::from([
+        (
+            "accent-de".to_string(),
+            vec![point(0, Origin::Instant), point(1, Origin::Refined)],
+        ),
+        ("tremor".to_string(), vec![point(2, Origin::FromZero)]),
+    ])
 }
 
 /// A comparison whose rows show a substitution fixed, a deletion and an insertion.
@@ -261,6 +312,9 @@ pub fn app(screen: Screen, empty: bool) -> App {
         snapshot()
     };
     app.update(super::app::Action::Msg(Box::new(Msg::Snapshot(snap))));
+    if !empty {
+        app.compare.curves = curves();
+    }
     app.base = Avail::Ready("tiny.en".into());
     app.spaces = vec!["voices".into()];
     app.audio =

@@ -1,8 +1,9 @@
 //! The bodies of the worker's jobs: each calls the use-case layer (`crate::workflow`) and reports
 //! through [`Shared::send`]. Errors become messages, never panics.
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::msg::{CompareData, Msg, TakeInfo, TestSet, TrainSummary};
@@ -11,15 +12,34 @@ use crate::audio::endpoint::{End, EndpointConfig, State};
 use crate::audio::recorder::Input;
 use crate::eval::Normalizer;
 use crate::workflow::compare::{self, Part};
-use crate::workflow::personalize::{self, Request};
-use crate::workflow::{enroll, speakers};
+use crate::workflow::personalize::{self, Overrides, Request};
+use crate::workflow::{enroll, spaces, speakers, sufficiency};
 
 /// Bins of a take's waveform envelope.
 const ENVELOPE_BINS: usize = 240;
 
+/// Re-reads the home: speakers and library, embedding spaces, and the enrollment curve of every
+/// speaker with a submodel.
 pub fn refresh(s: &Shared) {
-    s.send(Msg::Snapshot(speakers::summary(&s.ws)));
-    s.send(Msg::Spaces(personalize::spaces(&s.ws)));
+    let summary = speakers::summary(&s.ws);
+    let trained: Vec<String> = summary
+        .speakers
+        .iter()
+        .filter(|r| !r.submodels.is_empty())
+        .map(|r| r.id.clone())
+        .collect();
+    s.send(Msg::Snapshot(summary));
+    s.send(Msg::Spaces(spaces::spaces(&s.ws)));
+    let mut curves = BTreeMap::new();
+    for id in trained {
+        match sufficiency::points(&s.ws, &id) {
+            Ok(points) => {
+                curves.insert(id, points);
+            }
+            Err(e) => tracing::warn!("the curve of {id}: {e}"),
+        }
+    }
+    s.send(Msg::Curves(curves));
 }
 
 /// Reports a short operation's outcome, then re-reads the home.
@@ -213,6 +233,39 @@ pub fn train(s: &Shared, req: &Request, resume: bool, cancel: &AtomicBool) {
             saved: out.saved,
             cancelled: out.cancelled,
             seconds: out.seconds,
+        })
+    };
+    s.send(Msg::TrainDone(run()));
+    refresh(s);
+}
+
+/// Trains `speaker`'s enrollment-sufficiency curve (the instant submodel, then refines with
+/// `overrides`), announcing each stage, and adds the results to the library.
+pub fn curve(s: &Shared, speaker: &str, overrides: &Overrides, cancel: &AtomicBool) {
+    let started = Instant::now();
+    let run = || -> Result<TrainSummary, String> {
+        let rec = s.recognizer()?;
+        let saved = sufficiency::run(
+            &s.ws,
+            &rec,
+            speaker,
+            None,
+            overrides,
+            &mut |stage, stages, job| {
+                s.send(Msg::CurveStage {
+                    stage,
+                    stages,
+                    job: job.describe(),
+                })
+            },
+            &mut |e| s.send(Msg::Train(e)),
+            cancel,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(TrainSummary {
+            saved,
+            cancelled: cancel.load(Ordering::Relaxed),
+            seconds: started.elapsed().as_secs_f64(),
         })
     };
     s.send(Msg::TrainDone(run()));

@@ -59,6 +59,10 @@ pub enum Act {
     TrainSpace,
     /// Fit speakers into an existing embedding space.
     FromSpace,
+    /// Fit the speaker into the shipped space at once (an instant submodel).
+    Instant,
+    /// Compute the speaker's enrollment-sufficiency curve.
+    Curve,
     Score,
     /// Score on a folder / manifest / Kaldi dir.
     ScorePath,
@@ -213,6 +217,11 @@ pub static KEYMAP: &[Binding] = &[
         &[(c('i'), A::Import)],
         "import from a path (no microphone needed)",
     ),
+    row(
+        S(Sc::Enroll),
+        &[(c('f'), A::Instant)],
+        "instant submodel: fit into the shipped space",
+    ),
     // Train
     row(
         S(Sc::Train),
@@ -295,6 +304,16 @@ pub static KEYMAP: &[Binding] = &[
         "select an utterance",
     ),
     row(S(Sc::Compare), &[(c('p'), A::Play)], "play the utterance"),
+    row(
+        S(Sc::Compare),
+        &[(c('u'), A::Curve)],
+        "compute the enrollment curve (minutes)",
+    ),
+    row(
+        S(Sc::Compare),
+        &[(c('c'), A::Cancel)],
+        "cancel the running job",
+    ),
     // Library
     row(
         S(Sc::Library),

@@ -24,6 +24,8 @@ pub mod worker;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_instant;
+#[cfg(test)]
 mod tests_train;
 
 use std::io::IsTerminal;

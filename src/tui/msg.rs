@@ -3,12 +3,13 @@
 //! else from `tui/`, so state (`app`), reducers (`reduce`), views (`screens`) and the worker all
 //! depend on it and never on each other in a cycle.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::library::Entry;
 use crate::train::TrainEvent;
 use crate::workflow::compare::Report;
-use crate::workflow::personalize::{Request, Saved};
+use crate::workflow::personalize::{Overrides, Request, Saved};
 
 /// Test set of the Compare screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +79,12 @@ pub enum Command {
         request: Request,
         resume: bool,
     },
+    /// Trains `speaker`'s enrollment-sufficiency curve (instant, then refined submodels) with
+    /// `overrides` for the refines; a training job (one at a time, `CancelTrain` stops it).
+    Curve {
+        speaker: String,
+        overrides: Overrides,
+    },
     CancelTrain,
     /// Forgets an interrupted job and its checkpoint.
     DiscardJob {
@@ -127,6 +134,14 @@ pub enum Msg {
     Stored(Result<String, String>),
     Train(TrainEvent),
     TrainDone(Result<TrainSummary, String>),
+    /// A curve job starts its job `stage` (from 0) of `stages`, described.
+    CurveStage {
+        stage: usize,
+        stages: usize,
+        job: String,
+    },
+    /// Every speaker's enrollment-sufficiency curve read from the library, by speaker.
+    Curves(BTreeMap<String, Vec<CurvePoint>>),
     Compare(Result<Box<CompareData>, String>),
     Lineage(Result<Vec<Entry>, String>),
     /// Jobs interrupted by a quit or a crash, which can resume (read once, at start).
@@ -142,6 +157,9 @@ pub type SpeakerRow = crate::workflow::speakers::SpeakerSummary;
 
 /// The home as the screens show it.
 pub type Snapshot = crate::workflow::speakers::Summary;
+
+/// One submodel on a speaker's enrollment-sufficiency curve.
+pub type CurvePoint = crate::workflow::sufficiency::Point;
 
 /// The last recorded take, as the Enroll screen shows it (the samples stay in the worker).
 #[derive(Debug, Clone, PartialEq)]

@@ -62,6 +62,13 @@ impl Worker {
         }
     }
 
+    /// Runs a training job (one at a time) with a fresh cancel flag that `CancelTrain` sets.
+    fn training(&self, f: impl FnOnce(&Shared, &AtomicBool) + Send + 'static) {
+        self.train_cancel.store(false, Ordering::Relaxed);
+        let cancel = self.train_cancel.clone();
+        self.spawn("training", move |s| f(s, &cancel));
+    }
+
     /// Starts the work a command asks for.
     pub fn run(&self, cmd: Command) {
         match cmd {
@@ -97,11 +104,10 @@ impl Worker {
                 jobs::store_take(s, &speaker, &text, &prompt)
             }),
             Command::Train { request, resume } => {
-                self.train_cancel.store(false, Ordering::Relaxed);
-                let cancel = self.train_cancel.clone();
-                self.spawn("training", move |s| {
-                    jobs::train(s, &request, resume, &cancel)
-                });
+                self.training(move |s, cancel| jobs::train(s, &request, resume, cancel))
+            }
+            Command::Curve { speaker, overrides } => {
+                self.training(move |s, cancel| jobs::curve(s, &speaker, &overrides, cancel))
             }
             Command::CancelTrain => self.train_cancel.store(true, Ordering::Relaxed),
             Command::DiscardJob { request } => self.spawn("store", move |s| {

@@ -16,7 +16,9 @@ pub mod compare;
 pub mod enroll;
 pub mod export;
 pub mod personalize;
+pub mod spaces;
 pub mod speakers;
+pub mod sufficiency;
 pub mod workspace;
 
 pub use workspace::Workspace;

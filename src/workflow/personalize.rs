@@ -10,15 +10,16 @@ use std::sync::atomic::AtomicBool;
 use serde::{Deserialize, Serialize};
 
 use super::compare::{self, TestSet};
-use super::{Result, WorkflowError, Workspace};
+use super::{Result, WorkflowError, Workspace, spaces};
 use crate::enroll::split::Parts;
 use crate::eval::Normalizer;
 use crate::library;
 use crate::recognizer::Recognizer;
 use crate::store::speakers::SpeakerStore;
 use crate::submodel::file::{FORMAT_VERSION, GenericWer, Metrics, TEST_PROTOCOL};
-use crate::submodel::space::Space;
+use crate::submodel::space::EMBEDDING;
 use crate::submodel::{Kind, Submodel, SubmodelMeta};
+use crate::train::params::Params;
 use crate::train::prepare::{SpeakerSet, prepare};
 use crate::train::{DEFAULT_KIND, DEFAULT_RANK, Outcome, TrainConfig, TrainEvent, job, space_job};
 use crate::util::atomic::{create_private_dir_all, open_private, write_atomic};
@@ -36,8 +37,9 @@ pub enum Plan {
         dim: usize,
         rank: usize,
     },
-    /// Enroll with little data: fit only each speaker's embedding in space `name`.
-    FromSpace { name: String },
+    /// Enroll with little data ("instant"): fit only each speaker's embedding in space `name`,
+    /// the shipped space when `None`.
+    FromSpace { name: Option<String> },
 }
 
 impl Default for Plan {
@@ -73,6 +75,10 @@ pub struct Request {
     /// Only the first N training utterances of each speaker (learning curves).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Refine: adapters start from this submodel (e.g. an instant one fitted in a space) instead
+    /// of fresh ones; its step-0 dev score is kept if training never beats it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
 }
 
 impl Request {
@@ -83,6 +89,7 @@ impl Request {
             plan: Plan::default(),
             overrides: Overrides::default(),
             limit: None,
+            start: None,
         }
     }
 
@@ -93,14 +100,19 @@ impl Request {
             Plan::Space { name, rank, .. } => {
                 let mut c = TrainConfig::recipe(Kind::Embedding, *rank);
                 c.space = Some(name.clone());
+                // One dev pass per speaker every 20 steps: a population has dozens of speakers.
+                c.eval_every = 20;
                 c
             }
             Plan::FromSpace { name } => {
                 let mut c = TrainConfig::embedding_fit(DEFAULT_RANK);
-                c.space = Some(name.clone());
+                c.space = Some(name.clone().unwrap_or_else(|| spaces::SHIPPED_NAME.into()));
                 c
             }
         };
+        if let Some(id) = &self.start {
+            c.note(format_args!("refined from {id}"));
+        }
         let o = &self.overrides;
         depart(&mut c, o.max_steps, |c| &mut c.max_steps, "max steps");
         depart(&mut c, o.batch, |c| &mut c.batch, "batch");
@@ -125,7 +137,14 @@ impl Request {
         let what = match &self.plan {
             Plan::Adapters { kind, rank } => format!("{kind} r{rank}"),
             Plan::Space { name, dim, .. } => format!("space {name} (m = {dim})"),
-            Plan::FromSpace { name } => format!("fit from space {name}"),
+            Plan::FromSpace { name } => format!(
+                "instant fit in space {}",
+                name.as_deref().unwrap_or(spaces::SHIPPED_NAME)
+            ),
+        };
+        let what = match &self.start {
+            Some(id) => format!("{what} refined from {id}"),
+            None => what,
         };
         format!("{who}: {what}, {} steps", self.config().max_steps)
     }
@@ -379,12 +398,23 @@ fn run_job(
     let ckpt = Some(files.checkpoint.as_path());
     let mut space_path = None;
     let out = match &req.plan {
-        Plan::Adapters { .. } => job::run(rec, &data, &cfg, None, ckpt, progress, cancel)?,
+        Plan::Adapters { .. } => {
+            let start = match &req.start {
+                Some(id) => Some(start_from(ws, rec, id, &cfg, &req.speakers)?),
+                None => None,
+            };
+            job::run(rec, &data, &cfg, start, ckpt, progress, cancel)?
+        }
         Plan::Space { name, dim, .. } => {
             library::check_name(name)?;
+            if name == spaces::SHIPPED_NAME {
+                return Err(WorkflowError::Invalid(format!(
+                    "{name} is the shipped space"
+                )));
+            }
             let out = space_job::train_space(rec, &data, &cfg, name, *dim, ckpt, progress, cancel)?;
             if !out.cancelled {
-                let path = space_file(ws, name)?;
+                let path = spaces::space_file(ws, name)?;
                 out.space
                     .as_ref()
                     .expect("a space job returns its space")
@@ -394,9 +424,7 @@ fn run_job(
             out
         }
         Plan::FromSpace { name } => {
-            let path = space_file(ws, name)?;
-            let space = Space::load(&path, &rec.model.hash, rec.model.device())
-                .map_err(|e| WorkflowError::Invalid(format!("space {name}: {e}")))?;
+            let (space, _) = spaces::load(ws, rec, name.as_deref())?;
             cfg.spec = space.meta.spec.clone();
             space_job::fit_embeddings(rec, &data, &cfg, &space, progress, cancel)?
         }
@@ -414,29 +442,35 @@ fn run_job(
     })
 }
 
-/// Names of the embedding spaces in the home, sorted.
-pub fn spaces(ws: &Workspace) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(ws.home.spaces_dir()) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_suffix(".safetensors")
-                .map(str::to_string)
-        })
-        .filter(|n| library::check_name(n).is_ok())
-        .collect();
-    names.sort();
-    names
-}
-
-/// Where space `name` lives in the home (the name is checked like a submodel id).
-pub fn space_file(ws: &Workspace, name: &str) -> Result<PathBuf> {
-    library::check_name(name)?;
-    Ok(ws.home.spaces_dir().join(format!("{name}.safetensors")))
+/// The starting point of a refine job for `speakers` (exactly the submodel's speaker): submodel
+/// `id`'s adapter as the job's kind. An instant submodel (kind `embedding`) is a residual adapter
+/// generated by its space, so it refines into a residual adapter of the same bottleneck.
+fn start_from(
+    ws: &Workspace,
+    rec: &Recognizer,
+    id: &str,
+    cfg: &TrainConfig,
+    speakers: &[String],
+) -> Result<Params> {
+    let sub = ws.submodel(id, rec)?;
+    if speakers != [sub.meta.speaker.clone()] {
+        return Err(WorkflowError::Invalid(format!(
+            "{id} is {}'s submodel: refine it in a job for that speaker alone",
+            sub.meta.speaker
+        )));
+    }
+    let (from, to) = (&sub.meta.spec, &cfg.spec);
+    let generated = from.kind == Kind::Embedding && to.kind == Kind::Residual;
+    if !(from == to || generated && from.rank == to.rank) {
+        return Err(WorkflowError::Invalid(format!(
+            "{id} is {} r{}: it cannot start a {} r{} job",
+            from.kind, from.rank, to.kind, to.rank
+        )));
+    }
+    let mut table = sub.table;
+    table.tensors.remove(EMBEDDING);
+    table.spec = to.clone();
+    Ok(Params::Table(table))
 }
 
 /// Adds every speaker's result of a finished job to the library as that speaker's next version,
@@ -482,7 +516,7 @@ fn save_results(
                 hyper: hyper.clone(),
                 metrics: None,
                 created: crate::util::time::now_secs(),
-                parent: None,
+                parent: req.start.clone(),
                 trained_on: parts.train.iter().map(|u| u.id.clone()).collect(),
                 limit: req.limit,
                 space: cfg.space.clone(),
@@ -596,8 +630,17 @@ mod tests {
             req.config().recipe,
             format!("lora-{RECIPE_VERSION}, rank 8")
         );
-        req.plan = Plan::FromSpace { name: "v".into() };
-        assert_eq!(req.config().recipe, "embedding-fit-1");
+        req.plan = Plan::FromSpace { name: None };
+        assert_eq!(
+            req.config().recipe,
+            format!("embedding-fit-{RECIPE_VERSION}")
+        );
+        req.plan = Plan::default();
+        req.start = Some("s-v1".into());
+        assert_eq!(
+            req.config().recipe,
+            format!("{DEFAULT_KIND}-{RECIPE_VERSION} (default), refined from s-v1")
+        );
         let json = serde_json::to_value(&default).unwrap();
         assert_eq!(
             json["recipe"],

@@ -189,8 +189,8 @@ pub fn delete(ws: &Workspace, id: &str) -> Result<Deleted> {
         }
     }
     let mut spaces = Vec::new();
-    for name in super::personalize::spaces(ws) {
-        let path = super::personalize::space_file(ws, &name)?;
+    for name in super::spaces::spaces(ws) {
+        let path = super::spaces::space_file(ws, &name)?;
         if crate::submodel::space::Space::forget(&path, id)? {
             spaces.push(name);
         }

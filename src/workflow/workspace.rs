@@ -50,6 +50,11 @@ impl Workspace {
         install(&shipped::CLIPS, &self.home)
     }
 
+    /// The shipped speaker-embedding space's folder (installed on first use).
+    pub fn shipped_space_dir(&self) -> Result<PathBuf> {
+        install(&shipped::SPACE, &self.home)
+    }
+
     /// The base directory: `--base` as an existing directory, else as a (checked) name under the
     /// home's `bases/`, else the shipped tiny.en.
     pub fn base_dir(&self) -> Result<PathBuf> {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::sufficiency;
 use super::train::offer_unfinished;
 use crate::train::TrainEvent;
 use crate::tui::app::{App, Avail, TrainProgress};
@@ -85,10 +86,17 @@ pub fn reduce(app: &mut App, msg: Msg) -> Option<Command> {
         }
         Msg::TrainDone(r) => {
             app.train.running = false;
+            let what = match app.train.curve.take() {
+                Some(c) => format!("the curve of {}", c.speaker),
+                None => "training".into(),
+            };
             let line = match &r {
-                Ok(s) if s.cancelled => "training cancelled; nothing was saved".to_string(),
-                Ok(s) => format!("training finished: {}", s.describe()),
-                Err(e) => format!("training failed: {e}"),
+                Ok(s) if s.cancelled && s.saved.is_empty() => {
+                    format!("{what} cancelled; nothing was saved")
+                }
+                Ok(s) if s.cancelled => format!("{what} cancelled; kept {}", s.describe()),
+                Ok(s) => format!("{what} finished: {}", s.describe()),
+                Err(e) => format!("{what} failed: {e}"),
             };
             if r.is_err() {
                 app.error(line.clone());
@@ -103,6 +111,8 @@ pub fn reduce(app: &mut App, msg: Msg) -> Option<Command> {
             app.unfinished = jobs;
             offer_unfinished(app);
         }
+        Msg::CurveStage { stage, stages, job } => sufficiency::stage(app, stage, stages, job),
+        Msg::Curves(curves) => app.compare.curves = curves,
         Msg::Spaces(names) => app.spaces = names,
         Msg::Compare(r) => {
             app.compare.running = false;

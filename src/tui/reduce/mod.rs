@@ -1,11 +1,14 @@
 //! Every state transition in one place: [`App::update`] folds a key, a worker message or a tick
 //! into the state and returns at most one [`Command`] for the worker. Keys go through the key
 //! map (`keymap.rs`) to an [`Act`]; `screens.rs` gives each screen's acts their meaning,
-//! `train.rs` the Train screen's and its jobs', `dialog.rs` the dialogs', `messages.rs` folds worker messages. No I/O, no terminal, no tensors.
+//! `train.rs` the Train screen's and its jobs', `sufficiency.rs` the instant submodel's and the
+//! enrollment curve's, `dialog.rs` the dialogs', `messages.rs` folds worker messages. No I/O, no
+//! terminal, no tensors.
 
 mod dialog;
 mod messages;
 mod screens;
+pub mod sufficiency;
 pub mod train;
 
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};

@@ -1,7 +1,9 @@
 //! What the Speakers, Enroll, Compare and Library screens' acts do to the state: selection moves,
 //! dialogs to open, and the commands that start background work (scoring, recording, import,
-//! library operations). The Train screen's are in `train.rs`.
+//! library operations). The Train screen's are in `train.rs`; the instant submodel (Enroll) and
+//! the enrollment curve (Compare) start in `sufficiency.rs`.
 
+use super::{sufficiency, train};
 use crate::export::Format;
 use crate::submodel::Kind;
 use crate::tui::app::{App, ChooseFor, ConfirmFor, InputFor, Modal, Screen};
@@ -88,6 +90,7 @@ pub fn enroll(app: &mut App, act: Act) -> Option<Command> {
             app.info("listening: say the phrase; a pause ends the take (r stops)");
             return Some(Command::Record);
         }
+        Act::Instant => return sufficiency::start_instant(app),
         Act::Play if app.enroll.take.is_some() => return Some(Command::PlayTake),
         Act::Keep if app.enroll.take.is_some() => {
             let p = app.prompt()?.to_string();
@@ -154,6 +157,8 @@ pub fn compare(app: &mut App, act: Act) -> Option<Command> {
             );
         }
         Act::Score => return start_compare(app),
+        Act::Curve => return sufficiency::start_curve(app),
+        Act::Cancel => return train::cancel(app),
         _ => {}
     }
     None

@@ -1,18 +1,21 @@
 //! The Train screen's acts and its jobs: the step budget and adapter kind, marking speakers,
-//! starting adapter / embedding-space / from-space jobs, cancelling, and offering an interrupted
-//! job (quit or crash) for resuming.
+//! starting adapter / embedding-space (fewer dimensions than speakers) / from-space jobs (the
+//! shipped space or the home's), one job at a time, cancelling (also from Compare), and offering
+//! an interrupted job (quit or crash) for resuming.
 
 use crate::train::DEFAULT_RANK;
 use crate::tui::app::{App, ChooseFor, InputFor, Modal, RESUME_OPTIONS, Screen, TRAIN_KINDS};
 use crate::tui::keymap::Act;
 use crate::tui::msg::Command;
 use crate::workflow::personalize::{Overrides, Plan, Request};
+use crate::workflow::spaces::SHIPPED_NAME;
 
 /// Largest step budget the more-steps key reaches.
 pub const MAX_STEPS: u64 = 5000;
 
-/// Size of a new embedding space's speaker vectors.
-pub const SPACE_DIM: usize = 16;
+/// Size of a new embedding space's speaker vectors (fewer over fewer speakers: at most one less
+/// than their number).
+pub const SPACE_DIM: usize = 8;
 
 /// The next budget up or down: fine steps while small, coarser when large.
 pub fn bump(steps: u64, up: bool) -> u64 {
@@ -47,10 +50,7 @@ pub fn train(app: &mut App, act: Act) -> Option<Command> {
                 app.train.marked.insert(id);
             }
         }
-        Act::Cancel if app.train.running => {
-            app.info("cancelling after the current step…");
-            return Some(Command::CancelTrain);
-        }
+        Act::Cancel => return cancel(app),
         Act::Start => {
             let speakers = trainable(app)?;
             let plan = Plan::Adapters {
@@ -79,16 +79,13 @@ pub fn train(app: &mut App, act: Act) -> Option<Command> {
         }
         Act::FromSpace => {
             let speakers = trainable(app)?;
-            if app.spaces.is_empty() {
-                app.error("no embedding space yet: mark two or more speakers and press e");
-                return None;
-            }
+            let options = app.fit_spaces();
             app.modal = Some(Modal::Choose {
                 title: format!(
                     "Fit {} into which embedding space? Only the speaker's embedding trains.",
                     speakers.join(", ")
                 ),
-                options: app.spaces.clone(),
+                options,
                 sel: 0,
                 purpose: ChooseFor::FromSpace { speakers },
             });
@@ -101,10 +98,7 @@ pub fn train(app: &mut App, act: Act) -> Option<Command> {
 /// The marked speakers (or the selected one), if no job runs and each has training data;
 /// otherwise says why not.
 fn trainable(app: &mut App) -> Option<Vec<String>> {
-    if app.train.running {
-        app.error("a training job is running; c cancels it");
-        return None;
-    }
+    free(app)?;
     let speakers: Vec<String> = if app.train.marked.is_empty() {
         vec![app.speaker()?.id.clone()]
     } else {
@@ -122,26 +116,44 @@ fn trainable(app: &mut App) -> Option<Vec<String>> {
     Some(speakers)
 }
 
+/// Nothing, while no training job runs; otherwise says so (one job at a time).
+pub(super) fn free(app: &mut App) -> Option<()> {
+    if app.train.running {
+        app.error("a training job is running; c cancels it");
+        return None;
+    }
+    Some(())
+}
+
+/// Asks the running training job (or curve) to stop after its current step.
+pub(super) fn cancel(app: &mut App) -> Option<Command> {
+    if !app.train.running {
+        return None;
+    }
+    app.info("cancelling after the current step…");
+    Some(Command::CancelTrain)
+}
+
 /// The Train screen's request: `plan` for `speakers`, `steps` at most.
 pub fn request(speakers: Vec<String>, steps: u64, plan: Plan) -> Request {
+    // An instant fit has its own few steps; the step budget is for adapter training.
+    let max_steps = (!matches!(plan, Plan::FromSpace { .. })).then_some(steps);
     Request {
         speakers,
         plan,
         overrides: Overrides {
-            max_steps: Some(steps),
+            max_steps,
             ..Overrides::default()
         },
         limit: None,
+        start: None,
     }
 }
 
 /// Starts a new job.
 pub fn start(app: &mut App, request: Request) -> Option<Command> {
-    if app.train.running {
-        app.error("a training job is running; c cancels it");
-        return None;
-    }
-    begin(app, &request);
+    free(app)?;
+    begin(app, request.describe());
     app.info(format!(
         "training {}; the job keeps running on other screens",
         request.describe()
@@ -166,9 +178,10 @@ pub fn start_space(app: &mut App, name: String, speakers: Vec<String>) -> Option
         ));
         return None;
     }
+    // The space is the speakers' principal subspace: fewer dimensions than speakers.
     let plan = Plan::Space {
         name,
-        dim: SPACE_DIM,
+        dim: SPACE_DIM.min(speakers.len().saturating_sub(1)).max(1),
         rank: DEFAULT_RANK,
     };
     start(app, request(speakers, app.train.steps, plan))
@@ -178,15 +191,23 @@ pub fn start_space(app: &mut App, name: String, speakers: Vec<String>) -> Option
 pub fn start_from_space(app: &mut App, name: String, speakers: Vec<String>) -> Option<Command> {
     start(
         app,
-        request(speakers, app.train.steps, Plan::FromSpace { name }),
+        request(
+            speakers,
+            app.train.steps,
+            Plan::FromSpace {
+                name: (name != SHIPPED_NAME).then_some(name),
+            },
+        ),
     )
 }
 
-fn begin(app: &mut App, request: &Request) {
+/// Shows job `job` as running (a fresh progress bar, no result yet).
+pub(super) fn begin(app: &mut App, job: String) {
     app.train.running = true;
     app.train.progress = None;
     app.train.result = None;
-    app.train.job = Some(request.describe());
+    app.train.curve = None;
+    app.train.job = Some(job);
 }
 
 /// Offers the first interrupted job, unless a dialog is open or a job runs.
@@ -211,7 +232,7 @@ pub fn answer_unfinished(app: &mut App, request: Request, i: usize) -> Option<Co
     match i {
         0 => {
             app.screen = Screen::Train;
-            begin(app, &request);
+            begin(app, request.describe());
             app.info(format!("resuming {}", request.describe()));
             Some(Command::Train {
                 request,

@@ -2,7 +2,10 @@
 //! it, or any folder / manifest) — corpus WER / CER with substitutions, deletions and insertions
 //! for the stock base (30 s window), the base and the submodel, the paired-bootstrap interval and
 //! verdict, per-utterance rows with the errors highlighted, the words the submodel fixed and
-//! broke, and WER by submodel version.
+//! broke, and the speaker's enrollment-sufficiency curve: test WER by the utterances each
+//! submodel learned from, instant next to refined and from-zero ones (`u` computes it).
+
+use std::collections::BTreeMap;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,41 +15,74 @@ use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 
 use crate::eval::CorpusScore;
 use crate::eval::bootstrap::Verdict;
+use crate::library::Entry;
 use crate::tui::app::App;
-use crate::tui::msg::{CompareData, SpeakerRow};
-use crate::tui::widgets::text::{flow, wrap};
+use crate::tui::msg::{CompareData, CurvePoint, SpeakerRow};
+use crate::tui::widgets::text::{ellipsize, flow};
 use crate::tui::widgets::{bad, dim, good, selected, title, wer};
+use crate::workflow::sufficiency::Origin;
 
-/// Held-out WER against the number of enrollment utterances, when the speaker's submodels were
-/// trained on at least two different amounts (the newest submodel per amount); otherwise the
-/// test WER of each version.
-fn learning_curve(s: &SpeakerRow) -> (&'static str, Vec<String>) {
-    let mut by_n: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
-    for m in s
-        .submodels
-        .iter()
-        .filter_map(|(_, m)| m.as_ref())
-        .filter(|m| m.train_utterances > 0)
-    {
-        by_n.insert(m.train_utterances, m.wer);
+/// Lines the enrollment curve may take before it is cut.
+const CURVE_LINES: usize = 3;
+
+/// How a curve point's submodel was made, in a word.
+fn origin(o: Origin) -> &'static str {
+    match o {
+        Origin::Instant => "inst",
+        Origin::Refined => "ref",
+        Origin::FromZero => "zero",
     }
-    if by_n.len() >= 2 {
-        let base = s
-            .submodels
-            .iter()
-            .rev()
-            .find_map(|(_, m)| m.as_ref())
-            .map(|m| m.base_wer);
-        let mut points: Vec<String> = base.map(|b| format!("0 utt {b:.2}")).into_iter().collect();
-        points.extend(by_n.iter().map(|(n, w)| format!("{n} utt {w:.2}")));
-        return ("test WER vs enrollment utterances: ", points);
+}
+
+/// The enrollment-sufficiency curve as items: the base's test WER, then each submodel's by the
+/// training utterances it learned from and how it was made (`10 inst 0.42`, `20 ref 0.31`,
+/// `55 zero 0.24`), the newest in `library` order where several share both.
+pub fn curve_items(points: &[CurvePoint], library: &[Entry]) -> Vec<String> {
+    let age = |p: &CurvePoint| library.iter().position(|e| e.id == p.submodel);
+    let mut newest: BTreeMap<(usize, u8), &CurvePoint> = BTreeMap::new();
+    for p in points {
+        let slot = newest.entry((p.utterances, p.origin as u8)).or_insert(p);
+        if age(slot) <= age(p) {
+            *slot = p;
+        }
     }
-    let points = s
-        .submodels
-        .iter()
-        .filter_map(|(id, m)| m.as_ref().map(|m| format!("{id} {:.2}", m.wer)))
+    let base = points.iter().max_by_key(|p| age(p)).map(|p| p.base_wer);
+    base.map(|b| format!("base {b:.2}"))
+        .into_iter()
+        .chain(
+            newest
+                .values()
+                .map(|p| format!("{} {} {:.2}", p.utterances, origin(p.origin), p.wer)),
+        )
+        .collect()
+}
+
+/// The selected speaker's curve (or why there is none yet), with the curve job's stage while it
+/// runs for this speaker, flowed into `width` without splitting a point.
+fn curve_lines(app: &App, s: Option<&SpeakerRow>, width: usize) -> Vec<Line<'static>> {
+    let points = s.and_then(|s| app.compare.curves.get(&s.id));
+    let mut items: Vec<Vec<Span<'static>>> = points
+        .map_or_else(Vec::new, |p| curve_items(p, &app.library))
+        .into_iter()
+        .map(|i| vec![Span::raw(i)])
         .collect();
-    ("test WER by version: ", points)
+    if items.is_empty() {
+        let why = match s {
+            Some(s) if !s.submodels.is_empty() => "no test figures yet",
+            _ => "no submodel yet",
+        };
+        items.push(vec![Span::raw(why)]);
+    }
+    let label = Span::styled("test WER by training utterances (u): ", dim());
+    items[0].insert(0, label);
+    let running = app.train.curve.as_ref();
+    if let Some(c) = running.filter(|c| s.is_some_and(|s| s.id == c.speaker)) {
+        items.push(vec![Span::styled(
+            format!("{} running, c cancels", c.label()),
+            good(),
+        )]);
+    }
+    ellipsize(flow(items, " · ", width), CURVE_LINES, width, " …")
 }
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
@@ -54,7 +90,6 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let speaker = app.speaker();
-    let (curve_label, versions) = speaker.map_or(("test WER by version: ", vec![]), learning_curve);
     let w = inner.width as usize;
     let mut top_lines = flow(
         vec![
@@ -75,17 +110,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         "  ",
         w,
     );
-    top_lines.extend(wrap(
-        &Line::from(vec![
-            Span::styled(curve_label, dim()),
-            Span::raw(if versions.is_empty() {
-                "no submodel yet".into()
-            } else {
-                versions.join(" · ")
-            }),
-        ]),
-        w,
-    ));
+    top_lines.extend(curve_lines(app, speaker, w));
     let d = app
         .compare
         .data

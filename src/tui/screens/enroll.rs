@@ -1,4 +1,5 @@
-//! The Enroll screen: the current prompt large and centred, progress through the script, a live
+//! The Enroll screen: the current prompt large and centred, progress through the script, the
+//! instant submodel once there are enough training utterances (or how far off it is), a live
 //! level meter, the last take's waveform and its quality, the microphone (or why recording is
 //! off and import still works) and the last import's outcome.
 
@@ -9,10 +10,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::tui::app::{App, Avail};
+use crate::tui::msg::SpeakerRow;
 use crate::tui::widgets::level::LevelMeter;
-use crate::tui::widgets::text::{flow, wrap_all};
+use crate::tui::widgets::text::{flow, wrap, wrap_all};
 use crate::tui::widgets::waveform::Waveform;
-use crate::tui::widgets::{bad, dim, title};
+use crate::tui::widgets::{bad, dim, good, title};
+use crate::workflow::sufficiency::INSTANT_AT;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let block = Block::bordered().title(Line::styled(" Enroll ", title()));
@@ -47,10 +50,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         "  ",
         w,
     );
+    let instant_lines = instant_lines(s, w);
     let take_lines = take_lines(app, w);
     let mic_lines = mic_lines(app, w);
-    let [top, prompt_area, meter, wave, take, mic] = Layout::vertical([
+    let [top, instant, prompt_area, meter, wave, take, mic] = Layout::vertical([
         Constraint::Length(top_lines.len() as u16),
+        Constraint::Length(instant_lines.len() as u16),
         Constraint::Min(3),
         Constraint::Length(1),
         Constraint::Length(4),
@@ -59,6 +64,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     ])
     .areas(inner);
     f.render_widget(Paragraph::new(top_lines), top);
+    f.render_widget(Paragraph::new(instant_lines), instant);
     let text = app
         .prompt()
         .unwrap_or("Every prompt of the script is recorded.");
@@ -92,6 +98,27 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     }
     f.render_widget(Paragraph::new(take_lines), take);
     f.render_widget(Paragraph::new(mic_lines), mic);
+}
+
+/// The instant submodel: offered (with its key) once the speaker has enough training
+/// utterances, otherwise how far it is.
+fn instant_lines(s: &SpeakerRow, width: usize) -> Vec<Line<'static>> {
+    let line = if s.train >= INSTANT_AT {
+        Line::from(vec![
+            Span::styled("f ", Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled("instant submodel", good()),
+            Span::raw(" from the shipped space (seconds)"),
+        ])
+    } else {
+        Line::styled(
+            format!(
+                "instant submodel from {INSTANT_AT} training utterances ({} so far)",
+                s.train
+            ),
+            dim(),
+        )
+    };
+    wrap(&line, width)
 }
 
 /// The last take's length, level and problems, and what can be done with it.

@@ -69,8 +69,14 @@ pub fn render(app: &App, f: &mut Frame) {
 /// job indicator would not fit.
 fn header(app: &App, f: &mut Frame, area: Rect) {
     let spin = SPINNER[(app.ticks % 4) as usize];
+    let curve = app
+        .train
+        .curve
+        .as_ref()
+        .map(|c| format!("{} ", c.label()))
+        .unwrap_or_default();
     let job = if let Some(p) = app.train.progress.as_ref().filter(|_| app.train.running) {
-        format!(" {spin} training {}/{}", p.step, p.max_steps)
+        format!(" {spin} {curve}training {}/{}", p.step, p.max_steps)
     } else if app.train.running {
         format!(" {spin} training: preparing")
     } else if app.importing {

@@ -1,6 +1,6 @@
 //! The Train screen: the speakers (marked ones for a multi-speaker job), the job's settings (step
-//! budget, adapter kind, the home's embedding spaces), the job itself (resumed or not), and its
-//! progress bar (ETA), loss and dev WER.
+//! budget, adapter kind, the embedding spaces: the shipped one and the home's), the job itself
+//! (resumed or not, or a curve's stage), and its progress bar (ETA), loss and dev WER.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -41,7 +41,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(block, right);
     let settings_lines = settings(app, inner.width as usize);
     let result_line = match &app.train.result {
-        Some(Ok(s)) if s.cancelled => Line::styled("cancelled: nothing saved", bad()),
+        Some(Ok(s)) if s.cancelled && s.saved.is_empty() => {
+            Line::styled("cancelled: nothing saved", bad())
+        }
+        Some(Ok(s)) if s.cancelled => {
+            Line::styled(format!("cancelled, kept: {}", s.describe()), bad())
+        }
         Some(Ok(s)) => Line::styled(format!("done: {}", s.describe()), good()),
         Some(Err(e)) => Line::styled(format!("failed: {e}"), bad()),
         None => Line::raw(""),
@@ -118,11 +123,7 @@ fn settings(app: &App, width: usize) -> Vec<Line<'static>> {
     };
     let field =
         |name: &str, value: String| vec![Span::styled(format!("{name} "), dim()), Span::raw(value)];
-    let spaces = if app.spaces.is_empty() {
-        "none (e learns one)".to_string()
-    } else {
-        format!("{} (e new · f fit)", app.spaces.join(", "))
-    };
+    let spaces = format!("{} (f fit · e new)", app.fit_spaces().join(", "));
     let mut lines = flow(
         vec![
             field("speakers", who),

@@ -1,0 +1,165 @@
+//! The shipped speaker-embedding space with the shipped base and a real sample speaker: it loads
+//! for its base (and is refused for another), holds none of the sample speakers, an instant fit
+//! changes only the embedding (the space file is untouched and the adapter is exactly what the
+//! space generates from it), and a refine starts from the instant submodel's adapter.
+
+use std::sync::atomic::AtomicBool;
+
+use attune::library;
+use attune::submodel::space::{EMBEDDING, Space, generate};
+use attune::submodel::{AdapterTable, Kind, SubmodelError};
+use attune::train::TrainEvent;
+use attune::workflow::Workspace;
+use attune::workflow::enroll::add_samples;
+use attune::workflow::personalize::{self, Plan, Request};
+use attune::workflow::spaces::{self, SHIPPED_FILE, SHIPPED_NAME};
+use candle_core::{Device, Tensor};
+
+const SAMPLES: [&str; 5] = [
+    "accent-de",
+    "accent-fr",
+    "control",
+    "slow-muffled",
+    "tremor",
+];
+
+fn max_diff(a: &AdapterTable, b: &AdapterTable) -> f32 {
+    assert_eq!(
+        a.tensors.keys().collect::<Vec<_>>(),
+        b.tensors.keys().collect::<Vec<_>>()
+    );
+    a.tensors
+        .iter()
+        .map(|(k, t)| {
+            let d = (t - &b.tensors[k]).unwrap().abs().unwrap().flatten_all();
+            d.unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+        })
+        .fold(0.0, f32::max)
+}
+
+fn without_embedding(t: &AdapterTable) -> AdapterTable {
+    let mut t = t.clone();
+    t.tensors.remove(EMBEDDING);
+    t
+}
+
+#[test]
+fn the_shipped_space_loads_for_its_base_and_holds_no_sample_speaker() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(Some(home.path()), None);
+    let rec = ws.recognizer(false).unwrap();
+    let (space, label) = spaces::load(&ws, &rec, None).unwrap();
+    assert_eq!(label, SHIPPED_NAME);
+    assert_eq!(space.meta.base_hash, rec.model.hash);
+    assert_eq!(space.meta.spec.kind, Kind::Embedding);
+    let m = space.meta.dim;
+    assert!(m >= 2 && m < space.meta.speakers.len(), "m = {m}");
+    assert_eq!(space.e.dims(), &[space.meta.speakers.len(), m]);
+    for s in &space.meta.speakers {
+        assert!(!SAMPLES.contains(&s.as_str()), "{s} is a sample speaker");
+    }
+    let explained = &space.meta.explained;
+    assert_eq!(explained.len(), m);
+    assert!(explained.windows(2).all(|w| w[0] >= w[1]) && explained.iter().sum::<f64>() <= 1.0);
+    for (name, shape) in space.shapes(&rec.model.config) {
+        let n: usize = shape.iter().product();
+        assert_eq!(space.g[&name].dims(), &[m, n], "G.{name}");
+        assert_eq!(space.b[&name].dims(), &[n], "b.{name}");
+    }
+    // The fit starts at the prior mean: the population's mean adapter, `b` itself.
+    let zero = space.start_embedding().unwrap();
+    let start = generate(
+        &space.meta.spec,
+        &space.shapes(&rec.model.config),
+        &zero,
+        &space.g,
+        &space.b,
+    )
+    .unwrap();
+    for (name, b) in &space.b {
+        let flat = start.tensors[name].flatten_all().unwrap();
+        let d: f32 = (flat - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        assert_eq!(d, 0.0, "{name}");
+    }
+    // Refused for another base, naming the file.
+    let path = ws.shipped_space_dir().unwrap().join(SHIPPED_FILE);
+    match Space::load(&path, "another-base", &Device::Cpu) {
+        Err(SubmodelError::WrongBase { file, .. }) => assert_eq!(file, path),
+        other => panic!("expected WrongBase, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_instant_fit_changes_only_the_embedding_and_a_refine_starts_from_it() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(Some(home.path()), None);
+    add_samples(&ws, &["control".into(), "tremor".into()], |_, _| {}).unwrap();
+    let rec = ws.recognizer(false).unwrap();
+    let space_path = ws.shipped_space_dir().unwrap().join(SHIPPED_FILE);
+    let before = std::fs::read(&space_path).unwrap();
+    let never = AtomicBool::new(false);
+    let mut quiet = |_: TrainEvent| {};
+
+    let mut fit = Request::new(vec!["control".into()]);
+    fit.plan = Plan::FromSpace { name: None };
+    fit.limit = Some(10);
+    let out = personalize::run(&ws, &rec, &fit, false, &mut quiet, &never).unwrap();
+    let instant_id = out.saved[0].submodel.clone();
+    let instant = ws.submodel(&instant_id, &rec).unwrap();
+    assert_eq!(instant.meta.spec.kind, Kind::Embedding);
+    assert_eq!(instant.meta.space.as_deref(), Some(SHIPPED_NAME));
+    assert_eq!(instant.meta.trained_on.len(), 10);
+    assert!(instant.meta.metrics.is_some(), "scored on the test part");
+    assert_eq!(
+        std::fs::read(&space_path).unwrap(),
+        before,
+        "the space file changed"
+    );
+    // Only the embedding moved: the adapter is exactly the space's image of it.
+    let (space, _) = spaces::load(&ws, &rec, None).unwrap();
+    let e: &Tensor = &instant.table.tensors[EMBEDDING];
+    let moved: f32 = e.abs().unwrap().sum_all().unwrap().to_scalar().unwrap();
+    assert!(moved > 0.0, "the embedding did not train");
+    let want = generate(
+        &space.meta.spec,
+        &space.shapes(&rec.model.config),
+        e,
+        &space.g,
+        &space.b,
+    )
+    .unwrap();
+    assert!(max_diff(&instant.table, &want) < 1e-6);
+
+    // Refine with no steps: the result is the instant submodel's adapter, as a residual one.
+    let mut refine = Request::new(vec!["control".into()]);
+    refine.start = Some(instant_id.clone());
+    refine.overrides.max_steps = Some(0);
+    let out = personalize::run(&ws, &rec, &refine, false, &mut quiet, &never).unwrap();
+    let refined = ws.submodel(&out.saved[0].submodel, &rec).unwrap();
+    assert_eq!(refined.meta.spec.kind, Kind::Residual);
+    assert_eq!(refined.meta.spec.rank, instant.meta.spec.rank);
+    assert_eq!(refined.meta.parent.as_deref(), Some(instant_id.as_str()));
+    let recipe = refined.meta.hyper["recipe"].as_str().unwrap().to_string();
+    assert!(
+        recipe.ends_with(&format!("refined from {instant_id}")),
+        "{recipe}"
+    );
+    assert_eq!(
+        max_diff(&refined.table, &without_embedding(&instant.table)),
+        0.0
+    );
+
+    // Another speaker's submodel cannot start tremor's job; nothing is added.
+    let count = library::list(&ws.home).unwrap().0.len();
+    refine.speakers = vec!["tremor".into()];
+    let err = personalize::run(&ws, &rec, &refine, false, &mut quiet, &never).unwrap_err();
+    assert!(err.to_string().contains("control's submodel"), "{err}");
+    assert_eq!(library::list(&ws.home).unwrap().0.len(), count);
+}
