@@ -135,21 +135,7 @@ pub fn snapshot() -> Snapshot {
 pub fn curves() -> BTreeMap<String, Vec<CurvePoint>> {
     let library = snapshot().library;
     let point = |i: usize, origin: Origin| {
-        let e: &Entry = &library[i];
-        let m = e
-            .meta
-            .metrics
-            .clone()
-            .expect("the demo's submodels have figures");
-        CurvePoint {
-            utterances: m.train_utterances,
-            origin,
-            submodel: e.id.clone(),
-            base_wer: m.base_wer,
-            wer: m.wer,
-            test_utterances: m.test_utterances,
-            ci95: m.ci95,
-        }
+        CurvePoint::of(&library[i], origin).expect("the demo's submodels have figures")
     };
     BTreeMap::from([
         (

@@ -22,6 +22,8 @@ pub mod widgets;
 pub mod worker;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_instant;

@@ -7,22 +7,15 @@ use super::demo;
 use super::keymap::{self, Scope};
 use super::msg::{Command, Msg, Snapshot, TakeInfo, TestSet};
 use super::screens;
+use super::test_support::{key, msg};
 use crate::submodel::Kind;
 use crate::train::{DEFAULT_RANK, TrainEvent};
 use crate::workflow::personalize::Plan;
-
-fn key(app: &mut App, code: KeyCode) -> Option<Command> {
-    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
 
 fn chars(app: &mut App, s: &str) -> Vec<Command> {
     s.chars()
         .filter_map(|c| key(app, KeyCode::Char(c)))
         .collect()
-}
-
-fn msg(app: &mut App, m: Msg) -> Option<Command> {
-    app.update(Action::Msg(Box::new(m)))
 }
 
 fn idle(screen: Screen) -> App {

@@ -2,33 +2,18 @@
 //! screen's enrollment-sufficiency curve (its job, stages, cancel and text), and the Train
 //! screen's spaces (the shipped one first, a new one's size bounded by its speakers).
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 
-use super::app::{Action, App, Modal, Screen};
+use super::app::{App, Modal, Screen};
 use super::demo;
 use super::msg::{Command, CurvePoint, Msg, TrainSummary};
 use super::screens;
 use super::screens::compare::curve_items;
+use super::test_support::{idle, key, msg};
 use crate::train::{DEFAULT_RANK, TrainEvent};
 use crate::workflow::personalize::{Overrides, Plan};
 use crate::workflow::spaces::SHIPPED_NAME;
 use crate::workflow::sufficiency::{INSTANT_AT, Origin};
-
-fn key(app: &mut App, code: KeyCode) -> Option<Command> {
-    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn msg(app: &mut App, m: Msg) -> Option<Command> {
-    app.update(Action::Msg(Box::new(m)))
-}
-
-fn idle(screen: Screen) -> App {
-    let mut app = demo::app(screen, false);
-    app.train.running = false;
-    app.train.progress = None;
-    app.train.job = None;
-    app
-}
 
 /// The whole UI drawn at 80×24, as text.
 fn draw(app: &App) -> String {

@@ -1,35 +1,20 @@
 //! State-update tests of the CLI-parity features: resuming an interrupted job, embedding-space
 //! and from-space jobs on the Train screen, and scoring on any folder on the Compare screen.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 
-use super::app::{Action, App, ChooseFor, InputFor, Modal, Screen};
+use super::app::{App, ChooseFor, InputFor, Modal, Screen};
 use super::demo;
 use super::msg::{Command, Msg, TestSet};
+use super::test_support::{idle, key, msg};
 use crate::train::{DEFAULT_RANK, TrainEvent};
 use crate::workflow::personalize::{Plan, Request};
 use crate::workflow::spaces::SHIPPED_NAME;
-
-fn key(app: &mut App, code: KeyCode) -> Option<Command> {
-    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
 
 fn typed(app: &mut App, s: &str) {
     for c in s.chars() {
         assert_eq!(key(app, KeyCode::Char(c)), None);
     }
-}
-
-fn msg(app: &mut App, m: Msg) -> Option<Command> {
-    app.update(Action::Msg(Box::new(m)))
-}
-
-fn idle(screen: Screen) -> App {
-    let mut app = demo::app(screen, false);
-    app.train.running = false;
-    app.train.progress = None;
-    app.train.job = None;
-    app
 }
 
 fn train_request(cmd: Option<Command>) -> (Request, bool) {

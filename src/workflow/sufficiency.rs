@@ -53,6 +53,22 @@ pub struct Point {
     pub ci95: Option<[f64; 2]>,
 }
 
+impl Point {
+    /// Library entry `e` as a point made as `origin` (`None` when it has no test figures).
+    pub fn of(e: &library::Entry, origin: Origin) -> Option<Self> {
+        let m = e.meta.metrics.as_ref()?;
+        Some(Self {
+            utterances: m.train_utterances,
+            origin,
+            submodel: e.id.clone(),
+            base_wer: m.base_wer,
+            wer: m.wer,
+            test_utterances: m.test_utterances,
+            ci95: m.ci95,
+        })
+    }
+}
+
 /// The jobs of a curve for a speaker with `train` training utterances: the instant fit on the
 /// first 10, then refines (from the instant submodel, filled in when it exists) on 20, 40 and
 /// all, with `overrides` (e.g. a step budget) applied to the refines.
@@ -135,22 +151,13 @@ pub fn points(ws: &Workspace, speaker: &str) -> Result<Vec<Point>> {
         .iter()
         .filter(|e| e.meta.speaker == speaker)
         .filter_map(|e| {
-            let m = e.meta.metrics.as_ref()?;
             let from_instant = e.meta.parent.as_deref().and_then(|p| kinds.get(p));
             let origin = match (e.meta.spec.kind, from_instant) {
                 (Kind::Embedding, _) => Origin::Instant,
                 (_, Some(Kind::Embedding)) => Origin::Refined,
                 _ => Origin::FromZero,
             };
-            Some(Point {
-                utterances: e.meta.trained_on.len(),
-                origin,
-                submodel: e.id.clone(),
-                base_wer: m.base_wer,
-                wer: m.wer,
-                test_utterances: m.test_utterances,
-                ci95: m.ci95,
-            })
+            Point::of(e, origin)
         })
         .collect();
     let rank = |o: Origin| o as u8;
