@@ -18,27 +18,15 @@ use crate::workflow::{enroll, spaces, speakers, sufficiency};
 /// Bins of a take's waveform envelope.
 const ENVELOPE_BINS: usize = 240;
 
-/// Re-reads the home: speakers and library, embedding spaces, and the enrollment curve of every
-/// speaker with a submodel.
+/// Re-reads the home: speakers and library, embedding spaces, and every speaker's enrollment
+/// curve (one more read of the library).
 pub fn refresh(s: &Shared) {
-    let summary = speakers::summary(&s.ws);
-    let trained: Vec<String> = summary
-        .speakers
-        .iter()
-        .filter(|r| !r.submodels.is_empty())
-        .map(|r| r.id.clone())
-        .collect();
-    s.send(Msg::Snapshot(summary));
+    s.send(Msg::Snapshot(speakers::summary(&s.ws)));
     s.send(Msg::Spaces(spaces::spaces(&s.ws)));
-    let mut curves = BTreeMap::new();
-    for id in trained {
-        match sufficiency::points(&s.ws, &id) {
-            Ok(points) => {
-                curves.insert(id, points);
-            }
-            Err(e) => tracing::warn!("the curve of {id}: {e}"),
-        }
-    }
+    let curves = sufficiency::all_points(&s.ws).unwrap_or_else(|e| {
+        tracing::warn!("the enrollment curves: {e}");
+        BTreeMap::new()
+    });
     s.send(Msg::Curves(curves));
 }
 

@@ -4,6 +4,7 @@
 //! part, so a clinician sees when more recording stops paying. [`run`] trains the missing
 //! points; [`points`] reads the curve back from the library.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 
 use super::personalize::{self, Overrides, Plan, Request, Saved};
@@ -142,32 +143,38 @@ pub fn run(
 /// `speaker`'s curve from the library: every submodel with test figures, by utterances used
 /// (instant before refined before from-zero at equal counts, then by id).
 pub fn points(ws: &Workspace, speaker: &str) -> Result<Vec<Point>> {
+    Ok(all_points(ws)?.remove(speaker).unwrap_or_default())
+}
+
+/// Every speaker's curve (see [`points`]), from one read of the library.
+pub fn all_points(ws: &Workspace) -> Result<BTreeMap<String, Vec<Point>>> {
     let (entries, _) = library::list(&ws.home)?;
     let kinds: std::collections::HashMap<&str, Kind> = entries
         .iter()
         .map(|e| (e.id.as_str(), e.meta.spec.kind))
         .collect();
-    let mut out: Vec<Point> = entries
-        .iter()
-        .filter(|e| e.meta.speaker == speaker)
-        .filter_map(|e| {
-            let from_instant = e.meta.parent.as_deref().and_then(|p| kinds.get(p));
-            let origin = match (e.meta.spec.kind, from_instant) {
-                (Kind::Embedding, _) => Origin::Instant,
-                (_, Some(Kind::Embedding)) => Origin::Refined,
-                _ => Origin::FromZero,
-            };
-            Point::of(e, origin)
-        })
-        .collect();
+    let mut out: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    for e in &entries {
+        let from_instant = e.meta.parent.as_deref().and_then(|p| kinds.get(p));
+        let origin = match (e.meta.spec.kind, from_instant) {
+            (Kind::Embedding, _) => Origin::Instant,
+            (_, Some(Kind::Embedding)) => Origin::Refined,
+            _ => Origin::FromZero,
+        };
+        if let Some(p) = Point::of(e, origin) {
+            out.entry(e.meta.speaker.clone()).or_default().push(p);
+        }
+    }
     let rank = |o: Origin| o as u8;
-    out.sort_by(|a, b| {
-        (a.utterances, rank(a.origin), &a.submodel).cmp(&(
-            b.utterances,
-            rank(b.origin),
-            &b.submodel,
-        ))
-    });
+    for curve in out.values_mut() {
+        curve.sort_by(|a, b| {
+            (a.utterances, rank(a.origin), &a.submodel).cmp(&(
+                b.utterances,
+                rank(b.origin),
+                &b.submodel,
+            ))
+        });
+    }
     Ok(out)
 }
 
