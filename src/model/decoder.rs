@@ -81,10 +81,10 @@ impl Block {
                 candle_core::bail!("decoder: cached step without a cache")
             }
         };
-        let x = (x + self.attn.attend(&q, &k, &v, mask, grad)?)?;
+        let x = (x + self.attn.attend(&q, &k, &v, mask)?)?;
         let h = self.cross_ln.forward(&x, grad)?;
         let q = self.cross.query(&h, hooks)?;
-        let x = (&x + self.cross.attend(&q, &cross_k, &cross_v, None, grad)?)?;
+        let x = (&x + self.cross.attend(&q, &cross_k, &cross_v, None)?)?;
         let h = self.mlp_ln.forward(&x, grad)?;
         x + self.mlp.forward(&h)?
     }

@@ -5,6 +5,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig};
 
 use super::config::WhisperConfig;
+use super::kernels;
 use super::layers::{Attention, AttnKind, Hooks, LayerNorm, Mlp, Stack};
 use super::weights::Weights;
 
@@ -29,7 +30,7 @@ impl Block {
 
     fn forward(&self, x: &Tensor, hooks: &dyn Hooks, grad: bool) -> Result<Tensor> {
         let h = self.attn_ln.forward(x, grad)?;
-        let x = (x + self.attn.self_attend(&h, None, hooks, grad)?)?;
+        let x = (x + self.attn.self_attend(&h, None, hooks)?)?;
         let h = self.mlp_ln.forward(&x, grad)?;
         x + self.mlp.forward(&h)?
     }
@@ -71,8 +72,8 @@ impl Encoder {
 
     /// `mel: [B, n_mels, F]` (F even, F/2 ≤ n_audio_ctx) → `[B, F/2, d]`.
     pub fn forward(&self, mel: &Tensor, hooks: &dyn Hooks, grad: bool) -> Result<Tensor> {
-        let x = self.conv1.forward(mel)?.gelu_erf()?; // [B, d, F]
-        let x = self.conv2.forward(&x)?.gelu_erf()?; // [B, d, F/2]
+        let x = kernels::gelu(&self.conv1.forward(mel)?)?; // [B, d, F]
+        let x = kernels::gelu(&self.conv2.forward(&x)?)?; // [B, d, F/2]
         let x = x.transpose(1, 2)?; // [B, F/2, d]
         let t = x.dim(1)?;
         let mut x = x.broadcast_add(&self.positions.narrow(0, 0, t)?)?;

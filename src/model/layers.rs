@@ -2,9 +2,10 @@
 //! adapter hook points (`Hooks`) where a submodel plugs into the frozen base.
 
 use candle_core::quantized::QMatMul;
-use candle_core::{D, Result, Tensor};
+use candle_core::{Result, Tensor};
 use candle_nn::Module;
 
+use super::kernels;
 use super::weights::Weights;
 
 /// Which stack an attention projection lives in.
@@ -54,15 +55,6 @@ pub trait Hooks {
 pub struct NoHooks;
 impl Hooks for NoHooks {}
 
-/// Softmax over the last dim; the fused kernel has no backward, so training uses the slow one.
-pub fn softmax(x: &Tensor, grad: bool) -> Result<Tensor> {
-    if grad {
-        candle_nn::ops::softmax(x, D::Minus1)
-    } else {
-        candle_nn::ops::softmax_last_dim(x)
-    }
-}
-
 /// Layer norm (eps 1e-5) with learned scale and shift.
 #[derive(Clone, Debug)]
 pub struct LayerNorm {
@@ -80,7 +72,7 @@ impl LayerNorm {
 
     pub fn forward(&self, x: &Tensor, grad: bool) -> Result<Tensor> {
         if grad {
-            candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, 1e-5)
+            kernels::layer_norm(x, &self.weight, &self.bias, 1e-5)
         } else {
             candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, 1e-5)
         }
@@ -278,7 +270,6 @@ impl Attention {
         k: &Tensor,
         v: &Tensor,
         mask: Option<&Tensor>,
-        grad: bool,
     ) -> Result<Tensor> {
         let (b, t, d) = q.dims3()?;
         let s = k.dim(1)?;
@@ -296,7 +287,7 @@ impl Attention {
         if let Some(mask) = mask {
             att = att.broadcast_add(mask)?;
         }
-        let att = softmax(&att, grad)?;
+        let att = kernels::softmax(&att)?;
         let y = att.matmul(&v)?; // [B, H, T, hd]
         let y = y.transpose(1, 2)?.reshape((b, t, d))?;
         self.out.forward(&y)
@@ -308,11 +299,10 @@ impl Attention {
         x: &Tensor,
         mask: Option<&Tensor>,
         hooks: &dyn Hooks,
-        grad: bool,
     ) -> Result<Tensor> {
         let q = self.query(x, hooks)?;
         let (k, v) = self.key_value(x, hooks)?;
-        self.attend(&q, &k, &v, mask, grad)
+        self.attend(&q, &k, &v, mask)
     }
 }
 
@@ -332,7 +322,7 @@ impl Mlp {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.fc1.forward(x)?.gelu_erf()?)
+        self.fc2.forward(&kernels::gelu(&self.fc1.forward(x)?)?)
     }
 }
 

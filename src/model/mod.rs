@@ -8,6 +8,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod import;
 pub mod int8;
+pub mod kernels;
 pub mod layers;
 pub mod no_speech;
 pub mod repetition;

@@ -1,0 +1,129 @@
+//! The fused kernels against candle's reference ops: values and gradients, masked rows,
+//! non-contiguous inputs.
+
+use candle_core::{D, Device, Tensor, Var};
+
+use super::*;
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+/// Random `[2, 3, 37]` input (σ = 3) as a variable, and random coefficients for a loss
+/// `Σ c ⊙ f(x)` whose gradient is `c` pulled back through `f`.
+fn input(seed: u64) -> (Var, Tensor) {
+    let dev = Device::Cpu;
+    let mut rng = crate::util::rng::Rng::new(seed);
+    let mut draw = |n: usize, scale: f32| -> Vec<f32> {
+        (0..n).map(|_| rng.uniform() * scale).collect::<Vec<_>>()
+    };
+    let x = Tensor::from_vec(draw(2 * 3 * 37, 6.0), (2, 3, 37), &dev).unwrap();
+    let c = Tensor::from_vec(draw(2 * 3 * 37, 1.0), (2, 3, 37), &dev).unwrap();
+    (Var::from_tensor(&x).unwrap(), c)
+}
+
+/// Values and input gradients of `fused` and `reference` on the same input agree within `tol`.
+fn agrees(
+    fused: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
+    reference: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
+    tol: f32,
+) {
+    for seed in [1, 2, 3] {
+        let (x, c) = input(seed);
+        let (yf, yr) = (
+            fused(x.as_tensor()).unwrap(),
+            reference(x.as_tensor()).unwrap(),
+        );
+        assert!(max_abs_diff(&yf, &yr) < tol, "values differ (seed {seed})");
+        let grad = |y: &Tensor| {
+            let g = (y * &c).unwrap().sum_all().unwrap().backward().unwrap();
+            g.get(x.as_tensor()).unwrap().clone()
+        };
+        let d = max_abs_diff(&grad(&yf), &grad(&yr));
+        assert!(d < tol, "gradients differ by {d} (seed {seed})");
+    }
+}
+
+#[test]
+fn exp_is_accurate_over_the_whole_range() {
+    let mut worst = (0f64, 0f32);
+    // Below e^-80 the results get close to f32's subnormals, where relative precision ends.
+    for i in 0..=168_000 {
+        let x = (-80.0 + i as f64 * 0.001) as f32;
+        let want = (x as f64).exp();
+        let err = ((exp(x) as f64 - want) / want).abs();
+        if err > worst.0 {
+            worst = (err, x);
+        }
+    }
+    assert!(worst.0 < 2e-7, "relative error {} at {}", worst.0, worst.1);
+    assert_eq!(exp(0.0), 1.0);
+    assert!(exp(f32::NEG_INFINITY) < 1e-37 && exp(f32::NEG_INFINITY) >= 0.0);
+}
+
+#[test]
+fn erf_is_accurate() {
+    let mut worst = 0f64;
+    for i in -60_000..=60_000 {
+        let x = i as f32 * 1e-4;
+        let want = candle_core::cpu::erf::erf_f64(x as f64);
+        worst = worst.max((erf(x) as f64 - want).abs());
+    }
+    assert!(worst < 6e-7, "absolute error {worst}");
+    assert_eq!(erf(10.0), 1.0);
+    assert_eq!(erf(-10.0), -1.0);
+}
+
+#[test]
+fn softmax_matches_candle_in_value_and_gradient() {
+    agrees(softmax, |x| candle_nn::ops::softmax(x, D::Minus1), 1e-6);
+    // Rows with masked (-inf) entries, as in causal attention: those entries are exactly 0.
+    let dev = Device::Cpu;
+    let x = Tensor::new(
+        &[
+            [1f32, f32::NEG_INFINITY, 3.0],
+            [0.5, 0.5, f32::NEG_INFINITY],
+        ],
+        &dev,
+    )
+    .unwrap();
+    let y = softmax(&x).unwrap().to_vec2::<f32>().unwrap();
+    assert!(y[0][1] < 1e-30 && (y[1][0] - 0.5).abs() < 1e-7);
+    assert!((y[0][2] - 1.0 / (1.0 + (-2f32).exp())).abs() < 1e-6);
+}
+
+#[test]
+fn gelu_matches_candle_in_value_and_gradient() {
+    agrees(gelu, |x| x.gelu_erf(), 1e-6);
+}
+
+#[test]
+fn layer_norm_matches_candle_in_value_and_gradient() {
+    let dev = Device::Cpu;
+    let w = Tensor::from_vec((0..37).map(|i| 0.5 + i as f32 * 0.05).collect(), 37, &dev).unwrap();
+    let b = Tensor::from_vec((0..37).map(|i| i as f32 * 0.1 - 1.0).collect(), 37, &dev).unwrap();
+    agrees(
+        |x| layer_norm(x, &w, &b, 1e-5),
+        |x| candle_nn::ops::layer_norm_slow(x, &w, &b, 1e-5),
+        2e-5,
+    );
+}
+
+#[test]
+fn non_contiguous_inputs_are_handled() {
+    let (x, _) = input(4);
+    let t = x.as_tensor().transpose(1, 2).unwrap(); // [2, 37, 3], strided
+    assert!(!t.is_contiguous());
+    let want = candle_nn::ops::softmax(&t, D::Minus1).unwrap();
+    assert!(max_abs_diff(&softmax(&t).unwrap(), &want) < 1e-6);
+    assert!(max_abs_diff(&gelu(&t).unwrap(), &t.gelu_erf().unwrap()) < 1e-6);
+}
