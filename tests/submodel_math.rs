@@ -101,6 +101,29 @@ fn a_mixed_speaker_batch_equals_per_example_forwards() {
 }
 
 #[test]
+fn the_encoder_from_its_frozen_prefix_equals_the_whole_encoder_for_residual_adapters() {
+    let (cfg, model, mel, _) = setup();
+    for kind in [Kind::Residual, Kind::Embedding] {
+        let mut table = AdapterTable::init(&Spec::new(kind, 4), &cfg, 3, 5, &Device::Cpu).unwrap();
+        perturb(&mut table, 12);
+        let hooks = table.gather(&[2, 0, 1, 2]).unwrap();
+        let prefix = model.encoder.frozen_prefix(&mel).unwrap();
+        let whole = model.encoder.forward(&mel, &hooks, false).unwrap();
+        let rest = model.encoder.forward_from_prefix(&prefix, &hooks, false);
+        assert_eq!(max_abs_diff(&whole, &rest.unwrap()), 0.0, "{kind}");
+        // Training's layer norms (the fused kernel with a backward) round differently.
+        let whole = model.encoder.forward(&mel, &hooks, true).unwrap();
+        let rest = model.encoder.forward_from_prefix(&prefix, &hooks, true);
+        assert!(max_abs_diff(&whole, &rest.unwrap()) < 1e-5, "{kind}");
+        let base = model.encoder.forward(&mel, &NoHooks, false).unwrap();
+        assert!(
+            max_abs_diff(&whole, &base) > 1e-3,
+            "{kind}: adapters change nothing"
+        );
+    }
+}
+
+#[test]
 fn incremental_decoding_matches_the_teacher_forced_pass() {
     let (_, model, mel, tokens) = setup();
     let full = logits(&model, &mel, &tokens, &NoHooks); // [B, 5, V]

@@ -72,12 +72,49 @@ impl Encoder {
 
     /// `mel: [B, n_mels, F]` (F even, F/2 ≤ n_audio_ctx) → `[B, F/2, d]`.
     pub fn forward(&self, mel: &Tensor, hooks: &dyn Hooks, grad: bool) -> Result<Tensor> {
+        let x = self.first_block()?.forward(&self.stem(mel)?, hooks, grad)?;
+        self.after_first_block(x, hooks, grad)
+    }
+
+    /// What the frozen base computes before any residual adapter: the stem and block 0, up to
+    /// the hook after it. Submodels without encoder projection updates (residual, embedding)
+    /// continue from it with [`Encoder::forward_from_prefix`], so a job that sees the same
+    /// utterances every step (an embedding fit) computes it once.
+    pub fn frozen_prefix(&self, mel: &Tensor) -> Result<Tensor> {
+        self.first_block()?
+            .forward(&self.stem(mel)?, &super::layers::NoHooks, false)
+    }
+
+    /// The rest of [`Encoder::forward`] from a [`Encoder::frozen_prefix`]; equal to `forward`
+    /// for hooks that leave block 0's projections alone.
+    pub fn forward_from_prefix(
+        &self,
+        prefix: &Tensor,
+        hooks: &dyn Hooks,
+        grad: bool,
+    ) -> Result<Tensor> {
+        self.after_first_block(prefix.clone(), hooks, grad)
+    }
+
+    /// Convolutions with GELU, then positions: `[B, n_mels, F]` → `[B, F/2, d]`.
+    fn stem(&self, mel: &Tensor) -> Result<Tensor> {
         let x = kernels::gelu(&self.conv1.forward(mel)?)?; // [B, d, F]
         let x = kernels::gelu(&self.conv2.forward(&x)?)?; // [B, d, F/2]
         let x = x.transpose(1, 2)?; // [B, F/2, d]
         let t = x.dim(1)?;
-        let mut x = x.broadcast_add(&self.positions.narrow(0, 0, t)?)?;
-        for (i, block) in self.blocks.iter().enumerate() {
+        x.broadcast_add(&self.positions.narrow(0, 0, t)?)
+    }
+
+    fn first_block(&self) -> Result<&Block> {
+        self.blocks
+            .first()
+            .ok_or_else(|| candle_core::Error::Msg("encoder without blocks".into()))
+    }
+
+    /// The hook after block 0, blocks 1.. with theirs, the final norm.
+    fn after_first_block(&self, x: Tensor, hooks: &dyn Hooks, grad: bool) -> Result<Tensor> {
+        let mut x = hooks.encoder_block_out(0, &x)?;
+        for (i, block) in self.blocks.iter().enumerate().skip(1) {
             x = block.forward(&x, hooks, grad)?;
             x = hooks.encoder_block_out(i, &x)?;
         }

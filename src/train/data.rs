@@ -67,6 +67,11 @@ impl SpecAugment {
         max_freq: 0,
     };
 
+    /// True when no mask is ever applied.
+    pub fn is_off(&self) -> bool {
+        self.time_masks == 0 && self.freq_masks == 0
+    }
+
     /// Applies the masks to `mel` (`[n_mels, frames]`) with randomness from `rng`.
     pub fn apply(&self, mel: &mut [f32], n_mels: usize, rng: &mut Rng) {
         let frames = mel.len() / n_mels;
