@@ -1,5 +1,6 @@
 //! Fused CPU kernels with their own backward for the element-wise work of the base: softmax over
-//! the last dim, exact (erf) GELU and layer norm with frozen scale and shift. candle's versions
+//! the last dim, exact (erf) GELU, layer norm with frozen scale and shift, and the training
+//! loss's per-token negative log-likelihood over the vocabulary. candle's versions
 //! are chains of tensor ops (training) or scalar libm calls (`expf`, f64 `erf`); these run each
 //! row in one pass with branch-free `exp` / `erf` approximations the compiler vectorises, and
 //! each backward is one more pass. Other dtypes and devices fall back to candle's ops.
@@ -102,6 +103,19 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f32) -> Resul
         bias: bias.to_vec1()?,
         eps,
     })
+}
+
+/// Per-token negative log-likelihood `logsumexp(x) − x[target]` of `logits: [B, L, V]` at
+/// `targets: [B, L]` (u32) → `[B, L]`, without materialising the log-softmax.
+pub fn token_nll(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    if !fused(logits) {
+        let logp = candle_nn::ops::log_softmax(logits, candle_core::D::Minus1)?;
+        return logp.gather(&targets.unsqueeze(2)?, 2)?.squeeze(2)?.neg();
+    }
+    let op = TokenNll {
+        targets: targets.flatten_all()?.to_vec1()?,
+    };
+    logits.contiguous()?.apply_op1(op)
 }
 
 struct Softmax;
@@ -317,6 +331,96 @@ impl CustomOp2 for LayerNormGrad {
             for (((d, x), g), w) in ds.iter_mut().zip(xs).zip(gs).zip(&self.0.weight) {
                 *d = (g * w - mean_g - (x - mean) * inv * mean_gx) * inv;
             }
+        }
+        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
+struct TokenNll {
+    targets: Vec<u32>,
+}
+
+impl TokenNll {
+    /// The rows of `V` logits and their targets, checked against each other.
+    fn rows<'a>(
+        &'a self,
+        x: &'a [f32],
+        layout: &Layout,
+    ) -> Result<impl Iterator<Item = (&'a [f32], usize)>> {
+        let v = layout.shape().dims().last().copied().unwrap_or(0).max(1);
+        if x.len() != v * self.targets.len() || self.targets.iter().any(|&t| t as usize >= v) {
+            candle_core::bail!(
+                "token-nll: targets do not match logits {:?}",
+                layout.shape()
+            )
+        }
+        Ok(x.chunks_exact(v)
+            .zip(self.targets.iter().map(|&t| t as usize)))
+    }
+}
+
+/// `max` and `Σ exp(x − max)` of a row.
+fn max_and_sum_exp(xs: &[f32]) -> (f32, f32) {
+    let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    (max, xs.iter().map(|&x| exp(x - max)).sum())
+}
+
+impl CustomOp1 for TokenNll {
+    fn name(&self) -> &'static str {
+        "fused-token-nll"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = slice(storage, layout, self.name())?;
+        let nll = self
+            .rows(x, layout)?
+            .map(|(xs, t)| {
+                let (max, sum) = max_and_sum_exp(xs);
+                max + sum.ln() - xs[t]
+            })
+            .collect();
+        let dims = layout.shape().dims();
+        Ok((CpuStorage::F32(nll), dims[..dims.len() - 1].into()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let op = TokenNllGrad(TokenNll {
+            targets: self.targets.clone(),
+        });
+        Ok(Some(
+            arg.contiguous()?
+                .apply_op2_no_bwd(&grad.contiguous()?, &op)?,
+        ))
+    }
+}
+
+/// `∂L/∂x = g · (softmax(x) − onehot(target))` per row, from the logits and the per-token
+/// gradient `g: [B, L]`.
+struct TokenNllGrad(TokenNll);
+
+impl CustomOp2 for TokenNllGrad {
+    fn name(&self) -> &'static str {
+        "fused-token-nll-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = slice(s1, l1, self.name())?;
+        let g = slice(s2, l2, self.name())?;
+        let v = x.len() / self.0.targets.len().max(1);
+        let mut dx = vec![0f32; x.len()];
+        for (((xs, t), ds), &g) in self.0.rows(x, l1)?.zip(dx.chunks_exact_mut(v)).zip(g) {
+            let (max, sum) = max_and_sum_exp(xs);
+            let scale = g / sum;
+            for (d, &x) in ds.iter_mut().zip(xs) {
+                *d = scale * exp(x - max);
+            }
+            ds[t] -= g;
         }
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
     }

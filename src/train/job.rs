@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use candle_core::Tensor;
 use candle_core::backprop::GradStore;
-use candle_core::{D, Tensor};
 
 use super::checkpoint::{Checkpoint, SpeakerState};
 use super::data::{Example, SpeakerData, StepBatch, assemble};
@@ -14,6 +14,7 @@ use super::optim::{RowAdamW, schedule};
 use super::params::Params;
 use super::{TrainConfig, TrainError, TrainEvent};
 use crate::eval::{Normalizer, corpus, score};
+use crate::model::kernels;
 use crate::recognizer::Recognizer;
 use crate::submodel::{AdapterTable, Kind};
 
@@ -233,11 +234,7 @@ pub fn run(
                 None => model.encode(&batch.mel, &hooks, true)?,
             };
             let h = model.decoder.forward(&batch.input, &audio, &hooks, true)?;
-            let logp = candle_nn::ops::log_softmax(&model.decoder.logits(&h)?, D::Minus1)?;
-            let nll = logp
-                .gather(&batch.target.unsqueeze(2)?, 2)?
-                .squeeze(2)?
-                .neg()?; // [B, L]
+            let nll = kernels::token_nll(&model.decoder.logits(&h)?, &batch.target)?; // [B, L]
             let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
             let sum = per_row.sum_all()?;
             accumulate(&mut grads, sum.backward()?, &row_vars)?;

@@ -127,3 +127,39 @@ fn non_contiguous_inputs_are_handled() {
     assert!(max_abs_diff(&softmax(&t).unwrap(), &want) < 1e-6);
     assert!(max_abs_diff(&gelu(&t).unwrap(), &t.gelu_erf().unwrap()) < 1e-6);
 }
+
+#[test]
+fn token_nll_matches_log_softmax_and_gather_in_value_and_gradient() {
+    let dev = Device::Cpu;
+    let targets: Vec<u32> = (0..6).map(|i| (i * 11 % 37) as u32).collect();
+    let targets = Tensor::from_vec(targets, (2, 3), &dev).unwrap();
+    let weights = Tensor::new(&[[0f32, 1.0, 0.5], [2.0, -1.0, 1.0]], &dev).unwrap();
+    for seed in [5, 6] {
+        let (x, _) = input(seed);
+        let fused = token_nll(x.as_tensor(), &targets).unwrap();
+        let logp = candle_nn::ops::log_softmax(x.as_tensor(), D::Minus1).unwrap();
+        let reference = logp
+            .gather(&targets.unsqueeze(2).unwrap(), 2)
+            .unwrap()
+            .squeeze(2)
+            .unwrap()
+            .neg()
+            .unwrap();
+        assert_eq!(fused.dims(), &[2, 3]);
+        assert!(max_abs_diff(&fused, &reference) < 1e-5);
+        let grad = |y: &Tensor| {
+            let g = (y * &weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            g.get(x.as_tensor()).unwrap().clone()
+        };
+        let d = max_abs_diff(&grad(&fused), &grad(&reference));
+        assert!(d < 1e-6, "gradients differ by {d}");
+    }
+    let out_of_range = Tensor::new(&[[37u32, 0, 0], [0, 0, 0]], &dev).unwrap();
+    let (x, _) = input(7);
+    assert!(token_nll(x.as_tensor(), &out_of_range).is_err());
+}
