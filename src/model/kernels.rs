@@ -186,6 +186,45 @@ pub fn token_nll(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     logits.contiguous()?.apply_op1(op)
 }
 
+/// A backward kernel: the input's gradient from a tensor the forward kept (its input or its
+/// output) and the output's gradient `g`, both contiguous f32.
+trait Backward {
+    const NAME: &'static str;
+    fn grad(&self, kept: &[f32], g: &[f32], layout: &Layout) -> Result<Vec<f32>>;
+}
+
+/// A [`Backward`] run as a candle op (itself without a backward).
+struct Grad<B>(B);
+
+impl<B: Backward> CustomOp2 for Grad<B> {
+    fn name(&self) -> &'static str {
+        B::NAME
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let kept = slice(s1, l1, B::NAME)?;
+        let g = slice(s2, l2, B::NAME)?;
+        Ok((
+            CpuStorage::F32(self.0.grad(kept, g, l1)?),
+            l1.shape().clone(),
+        ))
+    }
+}
+
+/// The input gradient of a fused op: `b` applied to the kept tensor and the output's gradient.
+fn backward(kept: &Tensor, grad: &Tensor, b: impl Backward) -> Result<Option<Tensor>> {
+    let g = kept
+        .contiguous()?
+        .apply_op2_no_bwd(&grad.contiguous()?, &Grad(b))?;
+    Ok(Some(g))
+}
+
 struct Softmax;
 
 impl CustomOp1 for Softmax {
@@ -206,32 +245,19 @@ impl CustomOp1 for Softmax {
     }
 
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(
-            res.contiguous()?
-                .apply_op2_no_bwd(&grad.contiguous()?, &SoftmaxGrad)?,
-        ))
+        backward(res, grad, SoftmaxGrad)
     }
 }
 
 /// `∂L/∂x = y ⊙ (g − Σ g⊙y)` per row, from the softmax output `y` and the gradient `g`.
 struct SoftmaxGrad;
 
-impl CustomOp2 for SoftmaxGrad {
-    fn name(&self) -> &'static str {
-        "fused-softmax-grad"
-    }
+impl Backward for SoftmaxGrad {
+    const NAME: &'static str = "fused-softmax-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let y = slice(s1, l1, self.name())?;
-        let g = slice(s2, l2, self.name())?;
-        let n = l1.shape().dims().last().copied().unwrap_or(1);
-        let dx = rows2(y, g, n, |ys, gs, ds| {
+    fn grad(&self, kept: &[f32], g: &[f32], layout: &Layout) -> Result<Vec<f32>> {
+        let n = layout.shape().dims().last().copied().unwrap_or(1);
+        Ok(rows2(kept, g, n, |ys, gs, ds| {
             ds.iter_mut()
                 .zip(ys)
                 .zip(gs)
@@ -241,8 +267,7 @@ impl CustomOp2 for SoftmaxGrad {
                 .zip(ys)
                 .zip(gs)
                 .for_each(|((d, y), g)| *d = y * (g - dot));
-        });
-        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+        }))
     }
 }
 
@@ -264,38 +289,24 @@ impl CustomOp1 for Gelu {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(
-            arg.contiguous()?
-                .apply_op2_no_bwd(&grad.contiguous()?, &GeluGrad)?,
-        ))
+        backward(arg, grad, GeluGrad)
     }
 }
 
 /// `∂L/∂x = g (Φ(x) + x φ(x))` from the GELU's input `x` and the gradient `g`.
 struct GeluGrad;
 
-impl CustomOp2 for GeluGrad {
-    fn name(&self) -> &'static str {
-        "fused-gelu-grad"
-    }
+impl Backward for GeluGrad {
+    const NAME: &'static str = "fused-gelu-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s1, l1, self.name())?;
-        let g = slice(s2, l2, self.name())?;
-        let dx = rows2(x, g, BLOCK, |xs, gs, ds| {
+    fn grad(&self, kept: &[f32], g: &[f32], _: &Layout) -> Result<Vec<f32>> {
+        Ok(rows2(kept, g, BLOCK, |xs, gs, ds| {
             for ((d, &x), &g) in ds.iter_mut().zip(xs).zip(gs) {
                 let cdf = 0.5 * (1.0 + erf(x * FRAC_1_SQRT_2));
                 let pdf = INV_SQRT_2PI * exp(-0.5 * x * x);
                 *d = g * (cdf + x * pdf);
             }
-        });
-        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+        }))
     }
 }
 
@@ -344,39 +355,21 @@ impl CustomOp1 for LayerNorm {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let op = LayerNormGrad(LayerNorm {
-            weight: self.weight.clone(),
-            bias: Vec::new(),
-            eps: self.eps,
-        });
-        Ok(Some(
-            arg.contiguous()?
-                .apply_op2_no_bwd(&grad.contiguous()?, &op)?,
-        ))
+        backward(arg, grad, LayerNormGrad(self))
     }
 }
 
 /// `∂L/∂x = (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)) / σ` with `ĝ = g ⊙ weight` and `x̂` the normalised
 /// input, from the layer norm's input and the gradient.
-struct LayerNormGrad(LayerNorm);
+struct LayerNormGrad<'a>(&'a LayerNorm);
 
-impl CustomOp2 for LayerNormGrad {
-    fn name(&self) -> &'static str {
-        "fused-layer-norm-grad"
-    }
+impl Backward for LayerNormGrad<'_> {
+    const NAME: &'static str = "fused-layer-norm-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s1, l1, self.name())?;
-        let g = slice(s2, l2, self.name())?;
-        let n = self.0.width(l1)?;
+    fn grad(&self, kept: &[f32], g: &[f32], layout: &Layout) -> Result<Vec<f32>> {
+        let n = self.0.width(layout)?;
         let w = &self.0.weight;
-        let dx = rows2(x, g, n, |xs, gs, ds| {
+        Ok(rows2(kept, g, n, |xs, gs, ds| {
             let (mean, inv) = self.0.stats(xs);
             let (mut sum_g, mut sum_gx) = (0f64, 0f64);
             for ((x, g), w) in xs.iter().zip(gs).zip(w) {
@@ -388,8 +381,7 @@ impl CustomOp2 for LayerNormGrad {
             for (((d, x), g), w) in ds.iter_mut().zip(xs).zip(gs).zip(w) {
                 *d = (g * w - mean_g - (x - mean) * inv * mean_gx) * inv;
             }
-        });
-        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+        }))
     }
 }
 
@@ -443,37 +435,21 @@ impl CustomOp1 for TokenNll {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let op = TokenNllGrad(TokenNll {
-            targets: self.targets.clone(),
-        });
-        Ok(Some(
-            arg.contiguous()?
-                .apply_op2_no_bwd(&grad.contiguous()?, &op)?,
-        ))
+        backward(arg, grad, TokenNllGrad(self))
     }
 }
 
 /// `∂L/∂x = g · (softmax(x) − onehot(target))` per row, from the logits and the per-token
 /// gradient `g: [B, L]`.
-struct TokenNllGrad(TokenNll);
+struct TokenNllGrad<'a>(&'a TokenNll);
 
-impl CustomOp2 for TokenNllGrad {
-    fn name(&self) -> &'static str {
-        "fused-token-nll-grad"
-    }
+impl Backward for TokenNllGrad<'_> {
+    const NAME: &'static str = "fused-token-nll-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s1, l1, self.name())?;
-        let g = slice(s2, l2, self.name())?;
-        let v = x.len() / self.0.targets.len().max(1);
-        let mut dx = vec![0f32; x.len()];
-        let rows: Vec<_> = self.0.rows(x, l1)?.zip(g).collect();
+    fn grad(&self, kept: &[f32], g: &[f32], layout: &Layout) -> Result<Vec<f32>> {
+        let v = kept.len() / self.0.targets.len().max(1);
+        let mut dx = vec![0f32; kept.len()];
+        let rows: Vec<_> = self.0.rows(kept, layout)?.zip(g).collect();
         rows.into_par_iter()
             .zip(dx.par_chunks_mut(v.max(1)))
             .for_each(|(((xs, t), &g), ds)| {
@@ -484,7 +460,7 @@ impl CustomOp2 for TokenNllGrad {
                     .for_each(|(d, &x)| *d = scale * exp(x - max));
                 ds[t] -= g;
             });
-        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+        Ok(dx)
     }
 }
 
