@@ -1,10 +1,11 @@
 //! Submodel numerics on a tiny random Whisper: a fresh submodel is exactly the base, mixed-speaker
 //! batches equal per-example forwards, and every adapter tensor receives gradient.
 
+use attune::model::testing::max_abs_diff;
 use attune::model::{NoHooks, Whisper, WhisperConfig};
 use attune::submodel::{AdapterTable, Kind, Spec};
 use attune::util::rng::Rng;
-use candle_core::{D, Device, Tensor};
+use candle_core::{Device, Tensor};
 
 fn setup() -> (WhisperConfig, Whisper, Tensor, Tensor) {
     let cfg = WhisperConfig::tiny_test();
@@ -42,19 +43,6 @@ fn perturb(table: &mut AdapterTable, seed: u64) {
         let noise = Tensor::from_vec(noise, t.dims(), t.device()).unwrap();
         *t = (&*t + noise).unwrap();
     }
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(D::Minus1)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
 }
 
 #[test]

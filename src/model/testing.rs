@@ -58,6 +58,14 @@ pub fn weights_from_raw(
     })
 }
 
+/// The largest absolute element-wise difference of two tensors of one shape (panics on error:
+/// for tests).
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>())
+        .expect("tensors of one shape")
+}
+
 impl Whisper {
     /// A model of `cfg` with random weights (deterministic in `seed`).
     pub fn random(cfg: &WhisperConfig, seed: u64, dev: &Device) -> Result<Self, ModelError> {

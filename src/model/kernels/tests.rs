@@ -4,19 +4,7 @@
 use candle_core::{D, Device, Tensor, Var};
 
 use super::*;
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
+use crate::model::testing::max_abs_diff;
 
 /// Random `[2, 3, 37]` input (σ = 3) as a variable, and random coefficients for a loss
 /// `Σ c ⊙ f(x)` whose gradient is `c` pulled back through `f`.
