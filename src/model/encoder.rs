@@ -77,8 +77,8 @@ impl Encoder {
     }
 
     /// What the frozen base computes before any residual adapter: the stem and block 0, up to
-    /// the hook after it. Submodels without encoder projection updates (residual, embedding)
-    /// continue from it with [`Encoder::forward_from_prefix`], so a job that sees the same
+    /// the hook after it. Submodels without LoRA updates in block 0 (residual, embedding,
+    /// hybrid) continue from it with [`Encoder::forward_from_prefix`], so a job that sees the same
     /// utterances every step (an embedding fit) computes it once.
     pub fn frozen_prefix(&self, mel: &Tensor) -> Result<Tensor> {
         self.first_block()?

@@ -15,8 +15,9 @@ use super::params::Params;
 use super::{TrainConfig, TrainError, TrainEvent};
 use crate::eval::{Normalizer, corpus, score};
 use crate::model::kernels;
+use crate::model::layers::Stack;
 use crate::recognizer::Recognizer;
-use crate::submodel::{AdapterTable, Kind};
+use crate::submodel::AdapterTable;
 
 /// What a job produced for one speaker.
 #[derive(Debug, Clone)]
@@ -152,13 +153,17 @@ pub fn run(
     let first_step = step;
     let prompt_len = wcfg.prompt().len();
     let mut cancelled = false;
-    // A fit (no augmentation, every training utterance in every step, adapters that leave
-    // encoder block 0 alone) sees the same batches every step: they are assembled once, with
+    // A fit (no augmentation, every training utterance in every step, no LoRA update in encoder
+    // block 0) sees the same batches every step: they are assembled once, with
     // what the frozen base computes for them (the encoder's stem and block 0), until a speaker
     // stops early.
     let mut repeats = cfg.augment.is_off()
         && speakers.iter().all(|s| cfg.batch >= s.train.len())
-        && matches!(cfg.spec.kind, Kind::Residual | Kind::Embedding);
+        && !cfg
+            .spec
+            .lora_sites(wcfg)
+            .iter()
+            .any(|s| s.stack == Stack::Encoder && s.layer == 0);
     let mut buckets: Vec<(StepBatch, Option<Tensor>)> = Vec::new();
     loop {
         if cancel.load(Ordering::Relaxed) {
