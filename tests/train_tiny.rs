@@ -15,7 +15,10 @@ use attune::util::rng::Rng;
 use candle_core::Device;
 
 fn recognizer() -> Recognizer {
-    let cfg = WhisperConfig::tiny_test();
+    recognizer_with(WhisperConfig::tiny_test())
+}
+
+fn recognizer_with(cfg: WhisperConfig) -> Recognizer {
     let model = Whisper::random(&cfg, 5, &Device::Cpu).unwrap();
     let tok = Tokenizer::load(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -336,4 +339,72 @@ fn a_full_batch_job_that_caches_the_frozen_encoder_prefix_trains_the_same_adapte
         ) > 1e-3,
         "training moved the adapters"
     );
+}
+
+/// Weight averaging keeps the mean of the rows evaluated from `average_from` on (steps 3, 6 and
+/// 9 here), also across an interruption; the rows are read off jobs cancelled right after those
+/// steps (training is deterministic, and the schedule depends only on the step budget).
+#[test]
+fn weight_averaging_keeps_the_mean_of_the_evaluated_adapters_also_after_a_resume() {
+    // Dev evaluations transcribe, at least 4 s of encoder context: 200 positions.
+    let rec = recognizer_with(WhisperConfig {
+        n_audio_ctx: 200,
+        ..WhisperConfig::tiny_test()
+    });
+    let mut rng = Rng::new(3);
+    let mut speakers = [speaker("ana", 5, 1), speaker("ben", 4, 2)];
+    for s in &mut speakers {
+        let audio: Vec<f32> = (0..4000).map(|_| 0.1 * rng.uniform()).collect();
+        s.dev = vec![(audio, "a word".into())];
+    }
+    let mut cfg = config(Kind::Residual, 9);
+    cfg.average_from = Some(3);
+    let stop_after = |step: u64, ck: Option<&std::path::Path>| {
+        let cancel = AtomicBool::new(false);
+        job_with(&rec, &speakers, &cfg, ck, &cancel, |e| {
+            if let TrainEvent::Step { step: s, .. } = e
+                && s == step
+            {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        })
+    };
+    let rows = [stop_after(3, None).last, stop_after(6, None).last];
+    let mut averaged = vec![];
+    let whole = job_with(&rec, &speakers, &cfg, None, &AtomicBool::new(false), |e| {
+        if let TrainEvent::Averaged { speaker, evals, .. } = e {
+            averaged.push((speaker, evals));
+        }
+    });
+    assert_eq!(averaged, [("ana".into(), 3), ("ben".into(), 3)]);
+    for (i, kept) in whole.speakers.iter().enumerate() {
+        let mut mean = whole.last.row(i).unwrap();
+        for (k, t) in mean.tensors.iter_mut() {
+            let sum = rows.iter().fold(t.clone(), |acc, r| {
+                (acc + &r.row(i).unwrap().tensors[k]).unwrap()
+            });
+            *t = (sum / 3.0).unwrap();
+        }
+        let d = max_diff(&kept.adapter, &mean);
+        assert!(d < 1e-5, "{}: kept adapter is {d} from the mean", kept.id);
+        assert!(max_diff(&kept.adapter, &whole.last.row(i).unwrap()) > 1e-4);
+        assert_eq!(kept.best_step, 9);
+    }
+
+    // Interrupted after step 7 (its checkpoint holds the mean of steps 3 and 6), then resumed.
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("job.ckpt");
+    assert!(stop_after(7, Some(&ck)).cancelled);
+    let resumed = job_with(
+        &rec,
+        &speakers,
+        &cfg,
+        Some(&ck),
+        &AtomicBool::new(false),
+        |_| {},
+    );
+    for (a, b) in resumed.speakers.iter().zip(&whole.speakers) {
+        let d = max_diff(&a.adapter, &b.adapter);
+        assert!(d < 1e-5, "{}: resumed mean differs by {d}", a.id);
+    }
 }

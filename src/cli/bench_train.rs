@@ -73,7 +73,7 @@ fn timed_job(
             dev: if dev { s.dev.clone() } else { vec![] },
         })
         .collect();
-    let data = prepare(rec, &sets)?;
+    let data = prepare(rec, &sets, &[])?;
     let never = AtomicBool::new(false);
     let t = Instant::now();
     let out = job::run(rec, &data, cfg, None, None, &mut |_| {}, &never)?;

@@ -42,6 +42,14 @@ pub struct Args {
     /// Evaluations without dev improvement before stopping (0, the default: run all steps)
     #[arg(long)]
     patience: Option<usize>,
+    /// Speed perturbation: each training utterance also resampled by these factors
+    /// (comma-separated, each in 0.5–2, e.g. 0.9,1.1)
+    #[arg(long, value_delimiter = ',', value_name = "FACTORS")]
+    speed: Vec<f32>,
+    /// Weight averaging: keep the mean of the adapters evaluated from step STEP on, instead of
+    /// the one with the best dev WER
+    #[arg(long, value_name = "STEP")]
+    average_from: Option<u64>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint
     #[arg(long)]
     resume: bool,
@@ -94,6 +102,8 @@ impl Args {
                 lr: self.lr,
                 seed: self.seed,
                 patience: self.patience,
+                speeds: (!self.speed.is_empty()).then(|| self.speed.clone()),
+                average_from: self.average_from,
             },
             limit: self.limit,
             start: self.refine.clone(),
@@ -158,6 +168,11 @@ fn print_event(e: &TrainEvent, json: bool) {
         } => {
             eprintln!("step {step:>4}  {speaker}: early stop, best dev WER {best_wer:.3}")
         }
+        TrainEvent::Averaged {
+            speaker,
+            evals,
+            wer,
+        } => eprintln!("{speaker}: mean of {evals} evaluated adapters, dev WER {wer:.3}"),
     }
 }
 

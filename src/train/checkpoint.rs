@@ -30,6 +30,9 @@ pub struct SpeakerState {
     pub evals_since_best: usize,
     pub done: bool,
     pub last_eval: Option<u64>,
+    /// Rows averaged so far into the kept adapter (weight averaging only).
+    #[serde(default)]
+    pub averaged: usize,
 }
 
 fn placeholder_sampler() -> Sampler {
@@ -49,6 +52,7 @@ impl SpeakerState {
             evals_since_best: 0,
             done: false,
             last_eval: None,
+            averaged: 0,
         }
     }
 }

@@ -266,6 +266,9 @@ pub fn run(
             eta,
         });
     }
+    if let Some(from) = cfg.average_from.filter(|_| evals && !cancelled) {
+        score_averages(rec, speakers, &mut states, &best, from, progress)?;
+    }
     let table = params.table()?;
     let last = AdapterTable {
         spec: table.spec.clone(),
@@ -348,11 +351,19 @@ fn evaluate(
         if st.base_wer.is_none() {
             st.base_wer = Some(wer);
         }
+        let averaging = cfg.average_from.is_some_and(|from| step >= from);
+        if averaging {
+            // Running mean: kept ← kept + (row − kept) / n.
+            st.averaged += 1;
+            best[i] = running_mean(&best[i], &frozen.row(i)?, st.averaged)?;
+        }
         if st.best_wer.is_none_or(|b| wer < b) {
             st.best_wer = Some(wer);
             st.best_step = step;
             st.evals_since_best = 0;
-            best[i] = frozen.row(i)?;
+            if cfg.average_from.is_none() {
+                best[i] = frozen.row(i)?;
+            }
         } else {
             st.evals_since_best += 1;
         }
@@ -370,6 +381,56 @@ fn evaluate(
                 best_wer: st.best_wer.unwrap_or(wer),
             });
         }
+    }
+    Ok(())
+}
+
+/// `mean + (row − mean) / n`: the mean of `n` rows given the mean of the first `n − 1`.
+fn running_mean(
+    mean: &AdapterTable,
+    row: &AdapterTable,
+    n: usize,
+) -> candle_core::Result<AdapterTable> {
+    if n <= 1 {
+        return Ok(row.clone());
+    }
+    let tensors = mean
+        .tensors
+        .iter()
+        .map(|(k, m)| {
+            let next = (m + ((&row.tensors[k] - m)? / n as f64)?)?;
+            Ok((k.clone(), next))
+        })
+        .collect::<candle_core::Result<_>>()?;
+    Ok(AdapterTable {
+        spec: mean.spec.clone(),
+        tensors,
+        speakers: mean.speakers,
+    })
+}
+
+/// Weight averaging's end: every averaged speaker's kept adapter (the mean of its rows from
+/// step `from` on) is scored on dev once; that figure replaces the best single evaluation's.
+fn score_averages(
+    rec: &Recognizer,
+    speakers: &[SpeakerData],
+    states: &mut [SpeakerState],
+    kept: &[AdapterTable],
+    from: u64,
+    progress: &mut dyn FnMut(TrainEvent),
+) -> Result<(), TrainError> {
+    for ((sp, st), mean) in speakers.iter().zip(states.iter_mut()).zip(kept) {
+        if st.averaged == 0 || sp.dev.is_empty() {
+            continue;
+        }
+        let wer = set_wer(rec, Some((mean, 0)), &sp.dev)?;
+        st.best_wer = Some(wer);
+        st.best_step = st.last_eval.unwrap_or(from);
+        progress(TrainEvent::Averaged {
+            speaker: sp.id.clone(),
+            evals: st.averaged,
+            wer,
+        });
     }
     Ok(())
 }

@@ -61,6 +61,12 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// Evaluations without held-out improvement before a speaker stops (0: never).
     pub patience: Option<usize>,
+    /// Speed perturbation factors (e.g. 0.9, 1.1): each training utterance also at each speed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speeds: Option<Vec<f32>>,
+    /// Weight averaging: keep the mean of the adapters evaluated from this step on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_from: Option<u64>,
 }
 
 /// One training job as a user asks for it. Stored beside its checkpoint so that an interrupted
@@ -119,6 +125,15 @@ impl Request {
         depart(&mut c, o.lr, |c| &mut c.lr, "lr");
         depart(&mut c, o.seed, |c| &mut c.seed, "seed");
         depart(&mut c, o.patience, |c| &mut c.patience, "patience");
+        if let Some(from) = o.average_from.filter(|f| c.average_from != Some(*f)) {
+            c.note(format_args!("mean of evaluations from step {from}"));
+            c.average_from = Some(from);
+        }
+        if let Some(speeds) = o.speeds.as_ref().filter(|s| **s != c.speeds) {
+            let list: Vec<String> = speeds.iter().map(f32::to_string).collect();
+            c.note(format_args!("speeds {}", list.join("/")));
+            c.speeds = speeds.clone();
+        }
         c
     }
 
@@ -394,7 +409,7 @@ fn run_job(
 ) -> Result<Personalized> {
     let mut cfg = req.config();
     let stored = speaker_sets(ws, &req.speakers, req.limit)?;
-    let data = prepare(rec, &stored.sets)?;
+    let data = prepare(rec, &stored.sets, &cfg.speeds)?;
     let ckpt = Some(files.checkpoint.as_path());
     let mut space_path = None;
     let out = match &req.plan {

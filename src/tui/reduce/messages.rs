@@ -215,6 +215,7 @@ impl TrainProgress {
                 self.wers[i].1.push((*step as f64, *wer));
             }
             TrainEvent::SpeakerStopped { speaker, .. } => self.stopped.push(speaker.clone()),
+            TrainEvent::Averaged { .. } => {}
         }
     }
 }
