@@ -408,3 +408,33 @@ fn weight_averaging_keeps_the_mean_of_the_evaluated_adapters_also_after_a_resume
         assert!(d < 1e-5, "{}: resumed mean differs by {d}", a.id);
     }
 }
+
+/// Averaging never ends worse on dev than where training began: when the start (here the
+/// identity, i.e. the base, whose own transcript is the dev reference: WER 0) beats the mean,
+/// the start is kept.
+#[test]
+fn weight_averaging_keeps_the_start_when_the_mean_does_worse_on_dev() {
+    let rec = recognizer_with(WhisperConfig {
+        n_audio_ctx: 200,
+        ..WhisperConfig::tiny_test()
+    });
+    let mut rng = Rng::new(4);
+    let mut s = speaker("ana", 5, 1);
+    let audio: Vec<f32> = (0..4000).map(|_| 0.1 * rng.uniform()).collect();
+    let said = rec.transcribe(&[&audio], None, 1).unwrap()[0].text.clone();
+    assert!(!said.trim().is_empty(), "the base says something");
+    s.dev = vec![(audio, said)];
+    let mut cfg = config(Kind::Residual, 9);
+    cfg.lr = 0.5; // far enough from the start to change the transcript
+    cfg.average_from = Some(3);
+    let mut mean_wer = None;
+    let out = job_with(&rec, &[s], &cfg, None, &AtomicBool::new(false), |e| {
+        if let TrainEvent::Averaged { wer, .. } = e {
+            mean_wer = Some(wer);
+        }
+    });
+    assert!(mean_wer.unwrap() > 0.0, "the mean changed the transcript");
+    let kept = &out.speakers[0];
+    assert!(kept.adapter.is_identity().unwrap(), "the start is kept");
+    assert_eq!((kept.best_wer, kept.best_step), (Some(0.0), 0));
+}

@@ -33,6 +33,10 @@ pub struct SpeakerState {
     /// Rows averaged so far into the kept adapter (weight averaging only).
     #[serde(default)]
     pub averaged: usize,
+    /// Dev WER of the starting adapter (step 0): weight averaging keeps the start when the mean
+    /// does worse.
+    #[serde(default)]
+    pub start_wer: Option<f64>,
 }
 
 fn placeholder_sampler() -> Sampler {
@@ -53,6 +57,7 @@ impl SpeakerState {
             done: false,
             last_eval: None,
             averaged: 0,
+            start_wer: None,
         }
     }
 }

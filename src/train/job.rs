@@ -118,6 +118,11 @@ pub fn run(
     let mut best: Vec<AdapterTable> = (0..speakers.len())
         .map(|i| first.row(i))
         .collect::<candle_core::Result<_>>()?;
+    // Weight averaging falls back to the starting rows (copies: `first` shares the variables).
+    let starts = match cfg.average_from {
+        Some(_) => best.clone(),
+        None => Vec::new(),
+    };
     // `eval_every` 0: no dev evaluations at all (a fit of a few numbers, timed in seconds);
     // every speaker's result is its last row.
     let evals = cfg.eval_every > 0;
@@ -267,7 +272,15 @@ pub fn run(
         });
     }
     if let Some(from) = cfg.average_from.filter(|_| evals && !cancelled) {
-        score_averages(rec, speakers, &mut states, &best, from, progress)?;
+        score_averages(
+            rec,
+            speakers,
+            &mut states,
+            &mut best,
+            &starts,
+            from,
+            progress,
+        )?;
     }
     let table = params.table()?;
     let last = AdapterTable {
@@ -325,7 +338,8 @@ fn accumulate(
     Ok(())
 }
 
-/// Scores every active speaker on its dev set, keeps the best row, applies early stopping.
+/// Scores every active speaker on its dev set, keeps the best row (with weight averaging, from
+/// `average_from` on, the running mean of the rows instead), applies early stopping.
 #[allow(clippy::too_many_arguments)]
 fn evaluate(
     rec: &Recognizer,
@@ -351,17 +365,21 @@ fn evaluate(
         if st.base_wer.is_none() {
             st.base_wer = Some(wer);
         }
-        let averaging = cfg.average_from.is_some_and(|from| step >= from);
-        if averaging {
+        if step == 0 {
+            st.start_wer = Some(wer);
+        }
+        let improved = st.best_wer.is_none_or(|b| wer < b);
+        if cfg.average_from.is_some_and(|from| step >= from) {
             // Running mean: kept ← kept + (row − kept) / n.
             st.averaged += 1;
             best[i] = running_mean(&best[i], &frozen.row(i)?, st.averaged)?;
         }
-        if st.best_wer.is_none_or(|b| wer < b) {
+        if improved {
             st.best_wer = Some(wer);
             st.best_step = step;
             st.evals_since_best = 0;
-            if cfg.average_from.is_none() {
+            // Until averaging starts (or if it never does) the best row is kept.
+            if st.averaged == 0 {
                 best[i] = frozen.row(i)?;
             }
         } else {
@@ -411,26 +429,44 @@ fn running_mean(
 
 /// Weight averaging's end: every averaged speaker's kept adapter (the mean of its rows from
 /// step `from` on) is scored on dev once; that figure replaces the best single evaluation's.
+/// Where the starting adapter (`starts`: the identity, or the submodel a refine started from)
+/// scored better on dev at step 0, the start is kept instead, so training never ends worse than
+/// where it began.
 fn score_averages(
     rec: &Recognizer,
     speakers: &[SpeakerData],
     states: &mut [SpeakerState],
-    kept: &[AdapterTable],
+    kept: &mut [AdapterTable],
+    starts: &[AdapterTable],
     from: u64,
     progress: &mut dyn FnMut(TrainEvent),
 ) -> Result<(), TrainError> {
-    for ((sp, st), mean) in speakers.iter().zip(states.iter_mut()).zip(kept) {
+    for (i, ((sp, st), kept)) in speakers
+        .iter()
+        .zip(states.iter_mut())
+        .zip(kept.iter_mut())
+        .enumerate()
+    {
         if st.averaged == 0 || sp.dev.is_empty() {
             continue;
         }
-        let wer = set_wer(rec, Some((mean, 0)), &sp.dev)?;
-        st.best_wer = Some(wer);
-        st.best_step = st.last_eval.unwrap_or(from);
+        let wer = set_wer(rec, Some((kept, 0)), &sp.dev)?;
         progress(TrainEvent::Averaged {
             speaker: sp.id.clone(),
             evals: st.averaged,
             wer,
         });
+        match st.start_wer.filter(|&start| start < wer) {
+            Some(start) => {
+                *kept = starts[i].clone();
+                st.best_wer = Some(start);
+                st.best_step = 0;
+            }
+            None => {
+                st.best_wer = Some(wer);
+                st.best_step = st.last_eval.unwrap_or(from);
+            }
+        }
     }
     Ok(())
 }

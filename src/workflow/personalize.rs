@@ -121,6 +121,10 @@ impl Request {
         }
         let o = &self.overrides;
         depart(&mut c, o.max_steps, |c| &mut c.max_steps, "max steps");
+        if c.average_from.is_some() {
+            // A recipe that averages does so over the second half of whatever budget it runs.
+            c.average_from = Some(c.max_steps / 2);
+        }
         depart(&mut c, o.batch, |c| &mut c.batch, "batch");
         depart(&mut c, o.lr, |c| &mut c.lr, "lr");
         depart(&mut c, o.seed, |c| &mut c.seed, "seed");
@@ -636,6 +640,22 @@ mod tests {
             req.config().recipe,
             format!("{DEFAULT_KIND}-{RECIPE_VERSION} (default), max steps 40, lr 0.001")
         );
+        // The default averages over the second half of whichever budget it runs.
+        assert_eq!(default.average_from, Some(default.max_steps / 2));
+        assert_eq!(req.config().average_from, Some(20));
+        req.overrides.average_from = Some(30);
+        req.overrides.speeds = Some(vec![0.9, 1.1]);
+        let c = req.config();
+        assert_eq!(
+            (c.average_from, c.speeds.as_slice()),
+            (Some(30), &[0.9, 1.1][..])
+        );
+        assert!(
+            c.recipe
+                .ends_with("mean of evaluations from step 30, speeds 0.9/1.1"),
+            "{}",
+            c.recipe
+        );
         req.plan = Plan::Adapters {
             kind: Kind::Lora,
             rank: 8,
@@ -644,6 +664,11 @@ mod tests {
         assert_eq!(
             req.config().recipe,
             format!("lora-{RECIPE_VERSION}, rank 8")
+        );
+        assert_eq!(
+            req.config().average_from,
+            None,
+            "only the residual recipe averages"
         );
         req.plan = Plan::FromSpace { name: None };
         assert_eq!(
