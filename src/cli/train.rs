@@ -46,8 +46,8 @@ pub struct Args {
     /// (comma-separated, each in 0.5–2, e.g. 0.9,1.1)
     #[arg(long, value_delimiter = ',', value_name = "FACTORS")]
     speed: Vec<f32>,
-    /// Weight averaging: keep the mean of the adapters evaluated from step STEP on, instead of
-    /// the one with the best dev WER
+    /// Weight averaging: keep the mean of the adapters evaluated from step STEP on (the residual
+    /// default: half the step budget; the other kinds keep the one with the best dev WER)
     #[arg(long, value_name = "STEP")]
     average_from: Option<u64>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint
