@@ -341,21 +341,30 @@ fn a_full_batch_job_that_caches_the_frozen_encoder_prefix_trains_the_same_adapte
     );
 }
 
+/// A tiny model that can score dev sets: dev evaluation transcribes, at least 4 s of encoder
+/// context (200 positions).
+fn evaluating_recognizer() -> Recognizer {
+    recognizer_with(WhisperConfig {
+        n_audio_ctx: 200,
+        ..WhisperConfig::tiny_test()
+    })
+}
+
+/// A quarter second of quiet noise, as dev audio.
+fn dev_noise(rng: &mut Rng) -> Vec<f32> {
+    (0..4000).map(|_| 0.1 * rng.uniform()).collect()
+}
+
 /// Weight averaging keeps the mean of the rows evaluated from `average_from` on (steps 3, 6 and
 /// 9 here), also across an interruption; the rows are read off jobs cancelled right after those
 /// steps (training is deterministic, and the schedule depends only on the step budget).
 #[test]
 fn weight_averaging_keeps_the_mean_of_the_evaluated_adapters_also_after_a_resume() {
-    // Dev evaluations transcribe, at least 4 s of encoder context: 200 positions.
-    let rec = recognizer_with(WhisperConfig {
-        n_audio_ctx: 200,
-        ..WhisperConfig::tiny_test()
-    });
+    let rec = evaluating_recognizer();
     let mut rng = Rng::new(3);
     let mut speakers = [speaker("ana", 5, 1), speaker("ben", 4, 2)];
     for s in &mut speakers {
-        let audio: Vec<f32> = (0..4000).map(|_| 0.1 * rng.uniform()).collect();
-        s.dev = vec![(audio, "a word".into())];
+        s.dev = vec![(dev_noise(&mut rng), "a word".into())];
     }
     let mut cfg = config(Kind::Residual, 9);
     cfg.average_from = Some(3);
@@ -414,13 +423,9 @@ fn weight_averaging_keeps_the_mean_of_the_evaluated_adapters_also_after_a_resume
 /// the start is kept.
 #[test]
 fn weight_averaging_keeps_the_start_when_the_mean_does_worse_on_dev() {
-    let rec = recognizer_with(WhisperConfig {
-        n_audio_ctx: 200,
-        ..WhisperConfig::tiny_test()
-    });
-    let mut rng = Rng::new(4);
+    let rec = evaluating_recognizer();
     let mut s = speaker("ana", 5, 1);
-    let audio: Vec<f32> = (0..4000).map(|_| 0.1 * rng.uniform()).collect();
+    let audio = dev_noise(&mut Rng::new(4));
     let said = rec.transcribe(&[&audio], None, 1).unwrap()[0].text.clone();
     assert!(!said.trim().is_empty(), "the base says something");
     s.dev = vec![(audio, said)];

@@ -271,16 +271,8 @@ pub fn run(
             eta,
         });
     }
-    if let Some(from) = cfg.average_from.filter(|_| evals && !cancelled) {
-        score_averages(
-            rec,
-            speakers,
-            &mut states,
-            &mut best,
-            &starts,
-            from,
-            progress,
-        )?;
+    if cfg.average_from.is_some() && evals && !cancelled {
+        score_averages(rec, speakers, &mut states, &mut best, &starts, progress)?;
     }
     let table = params.table()?;
     let last = AdapterTable {
@@ -428,7 +420,7 @@ fn running_mean(
 }
 
 /// Weight averaging's end: every averaged speaker's kept adapter (the mean of its rows from
-/// step `from` on) is scored on dev once; that figure replaces the best single evaluation's.
+/// `average_from` on) is scored on dev once; that figure replaces the best single evaluation's.
 /// Where the starting adapter (`starts`: the identity, or the submodel a refine started from)
 /// scored better on dev at step 0, the start is kept instead, so training never ends worse than
 /// where it began.
@@ -438,7 +430,6 @@ fn score_averages(
     states: &mut [SpeakerState],
     kept: &mut [AdapterTable],
     starts: &[AdapterTable],
-    from: u64,
     progress: &mut dyn FnMut(TrainEvent),
 ) -> Result<(), TrainError> {
     for (i, ((sp, st), kept)) in speakers
@@ -464,7 +455,8 @@ fn score_averages(
             }
             None => {
                 st.best_wer = Some(wer);
-                st.best_step = st.last_eval.unwrap_or(from);
+                // An averaged speaker was evaluated at least once.
+                st.best_step = st.last_eval.unwrap_or_default();
             }
         }
     }
