@@ -247,9 +247,30 @@ fn a_space_spans_its_speakers_adapters_and_a_new_speaker_fits_only_its_embedding
         speaker("ben", 4, 2),
         speaker("cat", 4, 3),
     ];
-    let err = train_space(&rec, &population, &cfg, "pop", 3, None, &mut |_| {}, &never);
+    let err = train_space(
+        &rec,
+        &population,
+        &cfg,
+        "pop",
+        3,
+        0,
+        None,
+        &mut |_| {},
+        &never,
+    );
     assert!(err.is_err(), "3 speakers span at most 2 dimensions");
-    let out = train_space(&rec, &population, &cfg, "pop", 2, None, &mut |_| {}, &never).unwrap();
+    let out = train_space(
+        &rec,
+        &population,
+        &cfg,
+        "pop",
+        2,
+        0,
+        None,
+        &mut |_| {},
+        &never,
+    )
+    .unwrap();
     let space = out.space.as_ref().expect("space returned");
     assert_eq!(space.e.dims(), &[3, 2]);
     assert_eq!(space.meta.explained.len(), 2);
@@ -298,6 +319,87 @@ fn a_space_spans_its_speakers_adapters_and_a_new_speaker_fits_only_its_embedding
     let want = attune::submodel::space::generate(&space.meta.spec, &shapes, e, &space.g, &space.b)
         .unwrap();
     assert!(max_diff(&fitted.last, &want) < 1e-6);
+}
+
+/// Learning a space jointly: after the principal subspace of four speakers' adapters (m = 2, a
+/// real constraint), generator, bias and embeddings train together through the base. The full-
+/// batch loss falls, the space moves, it comes back in principal coordinates (zero-mean,
+/// unit-variance embeddings) without moving any speaker's adapter from where the joint steps
+/// left it.
+#[test]
+fn a_jointly_learned_space_lowers_the_population_loss_in_principal_coordinates() {
+    use attune::submodel::space::EMBEDDING;
+    use attune::train::space_job::train_space;
+    let rec = recognizer();
+    let mut cfg = config(Kind::Embedding, 4);
+    cfg.batch = 3;
+    cfg.eval_every = 0;
+    cfg.augment = SpecAugment::OFF;
+    let never = AtomicBool::new(false);
+    let population: Vec<SpeakerData> = (0..4)
+        .map(|i| speaker(&format!("s{i}"), 3, 11 + i as u64))
+        .collect();
+    let space_of = |joint: u64, losses: &mut Vec<f64>| {
+        let mut on_event = |e| {
+            if let TrainEvent::Step { loss, .. } = e {
+                losses.push(loss)
+            }
+        };
+        train_space(
+            &rec,
+            &population,
+            &cfg,
+            "pop",
+            2,
+            joint,
+            None,
+            &mut on_event,
+            &never,
+        )
+        .unwrap()
+    };
+    let pca = space_of(0, &mut vec![]);
+    let mut losses = vec![];
+    let joint = space_of(6, &mut losses);
+    assert_eq!((pca.steps, joint.steps), (4, 10));
+    let joint_losses = &losses[4..];
+    assert!(
+        joint_losses[5] < joint_losses[0],
+        "the joint phase did not lower the loss: {joint_losses:?}"
+    );
+    let (before, after) = (pca.space.unwrap(), joint.space.as_ref().unwrap());
+    let moved = after
+        .g
+        .iter()
+        .map(|(k, g)| {
+            let d = (g - &before.g[k])
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap();
+            d.to_scalar::<f32>().unwrap()
+        })
+        .fold(0f32, f32::max);
+    assert!(moved > 1e-4, "the generator did not train");
+    let e = after.e.to_vec2::<f32>().unwrap();
+    for k in 0..2 {
+        let col: Vec<f32> = e.iter().map(|r| r[k]).collect();
+        let mean = col.iter().sum::<f32>() / 4.0;
+        let var = col.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / 4.0;
+        assert!(
+            mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3,
+            "axis {k}: {mean}, {var}"
+        );
+    }
+    for (i, r) in joint.speakers.iter().enumerate() {
+        let mut trained = joint.last.row(i).unwrap();
+        let mut kept = r.adapter.clone();
+        trained.tensors.remove(EMBEDDING);
+        kept.tensors.remove(EMBEDDING);
+        let d = max_diff(&kept, &trained);
+        assert!(d < 1e-5, "re-expressing moved speaker {i}'s adapter by {d}");
+    }
 }
 
 #[test]

@@ -75,6 +75,15 @@ pub struct Args {
     /// Embedding size m of a new space (fewer than the number of speakers)
     #[arg(long, default_value_t = 8)]
     dim: usize,
+    /// A new space: after taking the population adapters' principal subspace, train its
+    /// generator, bias and the population's embeddings jointly for N more steps (0: don't)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "embedding_space"
+    )]
+    joint_steps: u64,
 }
 
 impl Args {
@@ -84,6 +93,7 @@ impl Args {
                 name: name.clone(),
                 dim: self.dim,
                 rank: self.rank,
+                joint_steps: self.joint_steps,
             }
         } else if let Some(name) = &self.from_space {
             Plan::FromSpace { name: name.clone() }

@@ -109,6 +109,11 @@ pub fn run(
     };
     let row_vars = params.row_vars()?;
     let mut opt = RowAdamW::new(cfg.optim, &row_vars, speakers.len())?;
+    // A space's generator, while it is learned, trains as one row shared by every speaker. Such
+    // a job is short and keeps no checkpoint (its start, the population's adapters, does).
+    let shared_vars = params.shared_vars();
+    let mut shared_opt = RowAdamW::new(cfg.optim, &shared_vars, 1)?;
+    let checkpoint = checkpoint.filter(|_| shared_vars.is_empty());
     let mut states: Vec<SpeakerState> = speakers
         .iter()
         .zip(&seeds)
@@ -247,7 +252,9 @@ pub fn run(
             let nll = kernels::token_nll(&model.decoder.logits(&h)?, &batch.target)?; // [B, L]
             let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
             let sum = per_row.sum_all()?;
-            accumulate(&mut grads, sum.backward()?, &row_vars)?;
+            let g = sum.backward()?;
+            accumulate(&mut grads, &g, &row_vars)?;
+            accumulate(&mut grads, &g, &shared_vars)?;
             loss += sum.to_scalar::<f32>()? as f64;
             for (r, &i) in per_row.to_vec1::<f32>()?.iter().zip(&batch.ids) {
                 *losses[i as usize].get_or_insert(0.0) += *r as f64;
@@ -259,6 +266,11 @@ pub fn run(
             .map(|&t| schedule(t, cfg.warmup, cfg.max_steps, cfg.lr))
             .collect();
         opt.step(&row_vars, &grads, &present, &lr)?;
+        if !shared_vars.is_empty() {
+            let peak = cfg.generator_lr.unwrap_or(cfg.lr);
+            let lr = schedule(shared_opt.steps[0], cfg.warmup, cfg.max_steps, peak);
+            shared_opt.step(&shared_vars, &grads, &[true], &[lr])?;
+        }
         step += 1;
         let elapsed = start.elapsed().as_secs_f64();
         let eta =
@@ -314,7 +326,7 @@ pub fn run(
 /// for every micro-batch, which kept like this would hold a whole step's worth of memory.
 fn accumulate(
     acc: &mut GradStore,
-    g: GradStore,
+    g: &GradStore,
     vars: &std::collections::BTreeMap<String, candle_core::Var>,
 ) -> candle_core::Result<()> {
     for var in vars.values() {
@@ -487,7 +499,7 @@ mod tests {
                 g.get(&c).is_some(),
                 "candle also returns the constant's gradient"
             );
-            accumulate(&mut acc, g, &vars).unwrap();
+            accumulate(&mut acc, &g, &vars).unwrap();
             assert!(acc.get(&c).is_none());
         }
         assert_eq!(acc.get_ids().count(), 1);

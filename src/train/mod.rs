@@ -49,6 +49,10 @@ pub struct TrainConfig {
     /// dev evaluation instead of the one with the best dev WER (None: keep the best).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_from: Option<u64>,
+    /// Learning a space: the peak learning rate of its generator and bias while they train
+    /// jointly with the population's embeddings (which use `lr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_lr: Option<f64>,
     /// Kind `embedding`: the speaker-embedding space the adapters come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<String>,
@@ -90,6 +94,7 @@ impl TrainConfig {
             // five sample speakers on one trajectory (README, "Choosing the default"), and its
             // dev figure is one evaluation, not the best of thirteen.
             average_from: (kind == Kind::Residual).then_some(DEFAULT_MAX_STEPS / 2),
+            generator_lr: None,
             space: None,
             recipe: recipe_name(kind, rank),
         }

@@ -252,7 +252,8 @@ fn a_new_space_has_fewer_dimensions_than_its_speakers() {
         Plan::Space {
             name: "trio".into(),
             dim: 2,
-            rank: DEFAULT_RANK
+            rank: DEFAULT_RANK,
+            joint_steps: 0
         }
     );
 }

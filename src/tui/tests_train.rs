@@ -148,7 +148,8 @@ fn e_learns_an_embedding_space_over_two_or_more_marked_speakers() {
         Plan::Space {
             name: "pair".into(),
             dim: 1,
-            rank: DEFAULT_RANK
+            rank: DEFAULT_RANK,
+            joint_steps: 0
         }
     );
     assert_eq!(request.overrides.max_steps, Some(app.train.steps));

@@ -36,10 +36,18 @@ pub enum Plan {
         name: String,
         dim: usize,
         rank: usize,
+        /// Steps of joint training (generator, bias and embeddings through the base) after the
+        /// principal subspace; 0: the principal subspace as it is.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        joint_steps: u64,
     },
     /// Enroll with little data ("instant"): fit only each speaker's embedding in space `name`,
     /// the shipped space when `None`.
     FromSpace { name: Option<String> },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Default for Plan {
@@ -103,11 +111,19 @@ impl Request {
     pub fn config(&self) -> TrainConfig {
         let mut c = match &self.plan {
             Plan::Adapters { kind, rank } => TrainConfig::recipe(*kind, *rank),
-            Plan::Space { name, rank, .. } => {
+            Plan::Space {
+                name,
+                rank,
+                joint_steps,
+                ..
+            } => {
                 let mut c = TrainConfig::recipe(Kind::Embedding, *rank);
                 c.space = Some(name.clone());
                 // One dev pass per speaker every 20 steps: a population has dozens of speakers.
                 c.eval_every = 20;
+                if *joint_steps > 0 {
+                    c.note(format_args!("then {joint_steps} joint steps"));
+                }
                 c
             }
             Plan::FromSpace { name } => {
@@ -155,7 +171,18 @@ impl Request {
         };
         let what = match &self.plan {
             Plan::Adapters { kind, rank } => format!("{kind} r{rank}"),
-            Plan::Space { name, dim, .. } => format!("space {name} (m = {dim})"),
+            Plan::Space {
+                name,
+                dim,
+                joint_steps: 0,
+                ..
+            } => format!("space {name} (m = {dim})"),
+            Plan::Space {
+                name,
+                dim,
+                joint_steps,
+                ..
+            } => format!("space {name} (m = {dim}, {joint_steps} joint steps)"),
             Plan::FromSpace { name } => format!(
                 "instant fit in space {}",
                 name.as_deref().unwrap_or(spaces::SHIPPED_NAME)
@@ -424,14 +451,29 @@ fn run_job(
             };
             job::run(rec, &data, &cfg, start, ckpt, progress, cancel)?
         }
-        Plan::Space { name, dim, .. } => {
+        Plan::Space {
+            name,
+            dim,
+            joint_steps,
+            ..
+        } => {
             library::check_name(name)?;
             if name == spaces::SHIPPED_NAME {
                 return Err(WorkflowError::Invalid(format!(
                     "{name} is the shipped space"
                 )));
             }
-            let out = space_job::train_space(rec, &data, &cfg, name, *dim, ckpt, progress, cancel)?;
+            let out = space_job::train_space(
+                rec,
+                &data,
+                &cfg,
+                name,
+                *dim,
+                *joint_steps,
+                ckpt,
+                progress,
+                cancel,
+            )?;
             if !out.cancelled {
                 let path = spaces::space_file(ws, name)?;
                 out.space

@@ -183,6 +183,7 @@ pub fn start_space(app: &mut App, name: String, speakers: Vec<String>) -> Option
         name,
         dim: SPACE_DIM.min(speakers.len().saturating_sub(1)).max(1),
         rank: DEFAULT_RANK,
+        joint_steps: 0,
     };
     start(app, request(speakers, app.train.steps, plan))
 }
