@@ -1,7 +1,8 @@
 //! The speaker-embedding space: a shared generator maps a low-dimensional speaker embedding
 //! `e ∈ R^m` to a full residual adapter (`adapter = e·G + b`, per tensor), so a new speaker is
 //! enrolled by fitting only `m` numbers. The space is the principal subspace of adapters trained
-//! on a population of speakers (eigenvoices). Stored as one safetensors file under
+//! on a population of speakers (eigenvoices), optionally trained further jointly with the
+//! population's embeddings (`train::space_job`). Stored as one safetensors file under
 //! `<home>/spaces/`, or shipped in the binary (`assets/space/`).
 
 use std::collections::BTreeMap;

@@ -715,7 +715,7 @@ mod tests {
         req.plan = Plan::FromSpace { name: None };
         assert_eq!(
             req.config().recipe,
-            format!("embedding-fit-{RECIPE_VERSION}")
+            format!("embedding-fit-{}", crate::train::FIT_VERSION)
         );
         req.plan = Plan::default();
         req.start = Some("s-v1".into());
