@@ -730,4 +730,32 @@ mod tests {
             "saved with the hyper-parameters"
         );
     }
+
+    /// A space job's joint steps are recorded in its recipe and description; without them the
+    /// request serializes as before the option existed, so an older interrupted job resumes.
+    #[test]
+    fn a_space_jobs_joint_steps_are_recorded_and_zero_keeps_older_job_keys() {
+        let mut req = Request::new(vec!["a".into(), "b".into(), "c".into()]);
+        req.plan = Plan::Space {
+            name: "pop".into(),
+            dim: 2,
+            rank: DEFAULT_RANK,
+            joint_steps: 0,
+        };
+        let plain = serde_json::to_string(&req.plan).unwrap();
+        assert_eq!(plain, r#"{"mode":"space","name":"pop","dim":2,"rank":32}"#);
+        assert!(!req.config().recipe.contains("joint"));
+        assert_eq!(
+            req.describe(),
+            "3 speakers (a, b, c): space pop (m = 2), 120 steps"
+        );
+        let Plan::Space { joint_steps, .. } = &mut req.plan else {
+            unreachable!()
+        };
+        *joint_steps = 20;
+        assert!(req.config().recipe.ends_with("then 20 joint steps"));
+        assert!(req.describe().contains("space pop (m = 2, 20 joint steps)"));
+        let back: Plan = serde_json::from_str(&plain).unwrap();
+        assert!(matches!(back, Plan::Space { joint_steps: 0, .. }));
+    }
 }
