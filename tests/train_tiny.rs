@@ -247,30 +247,24 @@ fn a_space_spans_its_speakers_adapters_and_a_new_speaker_fits_only_its_embedding
         speaker("ben", 4, 2),
         speaker("cat", 4, 3),
     ];
-    let err = train_space(
-        &rec,
-        &population,
-        &cfg,
-        "pop",
-        3,
-        0,
-        None,
-        &mut |_| {},
-        &never,
+    let space_of_dim = |dim| {
+        train_space(
+            &rec,
+            &population,
+            &cfg,
+            "pop",
+            dim,
+            0,
+            None,
+            &mut |_| {},
+            &never,
+        )
+    };
+    assert!(
+        space_of_dim(3).is_err(),
+        "3 speakers span at most 2 dimensions"
     );
-    assert!(err.is_err(), "3 speakers span at most 2 dimensions");
-    let out = train_space(
-        &rec,
-        &population,
-        &cfg,
-        "pop",
-        2,
-        0,
-        None,
-        &mut |_| {},
-        &never,
-    )
-    .unwrap();
+    let out = space_of_dim(2).unwrap();
     let space = out.space.as_ref().expect("space returned");
     assert_eq!(space.e.dims(), &[3, 2]);
     assert_eq!(space.meta.explained.len(), 2);

@@ -79,11 +79,14 @@ impl Params {
                 e,
                 generator,
             } => {
-                let (g, b) = match generator {
-                    Some(vars) => split_generator(vars),
-                    None => (space.g.clone(), space.b.clone()),
-                };
-                generate(&space.meta.spec, shapes, e.as_tensor(), &g, &b)
+                let spec = &space.meta.spec;
+                match generator {
+                    Some(vars) => {
+                        let (g, b) = split_generator(vars);
+                        generate(spec, shapes, e.as_tensor(), &g, &b)
+                    }
+                    None => generate(spec, shapes, e.as_tensor(), &space.g, &space.b),
+                }
             }
         }
     }

@@ -174,15 +174,12 @@ impl Request {
             Plan::Space {
                 name,
                 dim,
-                joint_steps: 0,
-                ..
-            } => format!("space {name} (m = {dim})"),
-            Plan::Space {
-                name,
-                dim,
                 joint_steps,
                 ..
-            } => format!("space {name} (m = {dim}, {joint_steps} joint steps)"),
+            } => match joint_steps {
+                0 => format!("space {name} (m = {dim})"),
+                n => format!("space {name} (m = {dim}, {n} joint steps)"),
+            },
             Plan::FromSpace { name } => format!(
                 "instant fit in space {}",
                 name.as_deref().unwrap_or(spaces::SHIPPED_NAME)
