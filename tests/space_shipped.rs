@@ -1,7 +1,8 @@
 //! The shipped speaker-embedding space with the shipped base and a real sample speaker: it loads
 //! for its base (and is refused for another), holds none of the sample speakers, an instant fit
 //! changes only the embedding (the space file is untouched and the adapter is exactly what the
-//! space generates from it), and a refine starts from the instant submodel's adapter.
+//! space generates from it), a refine starts from the instant submodel's adapter, and the
+//! default recipe (a fused job too) starts from each speaker's instant fit on its own.
 
 use std::sync::atomic::AtomicBool;
 
@@ -155,6 +156,43 @@ fn an_instant_fit_changes_only_the_embedding_and_a_refine_starts_from_it() {
         max_diff(&refined.table, &without_embedding(&instant.table)),
         0.0
     );
+
+    // The default recipe fits its own start: with no steps, a fused job's adapters are each
+    // speaker's instant submodel (control's is the one above), recorded as such.
+    let mut default = Request::new(vec!["control".into(), "tremor".into()]);
+    default.overrides.max_steps = Some(0);
+    let mut events = Vec::new();
+    let out =
+        personalize::run(&ws, &rec, &default, false, &mut |e| events.push(e), &never).unwrap();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        TrainEvent::InstantStart { space, speakers: 2, utterances: 10 } if space == SHIPPED_NAME
+    )));
+    let started = ws.submodel(&out.saved[0].submodel, &rec).unwrap();
+    assert_eq!(started.meta.speaker, "control");
+    assert_eq!(started.meta.spec.kind, Kind::Residual);
+    assert_eq!(started.meta.hyper["instant_start"], SHIPPED_NAME);
+    let recipe = started.meta.hyper["recipe"].as_str().unwrap();
+    assert_eq!(recipe, "residual-4 (default), max steps 0");
+    assert!(max_diff(&started.table, &without_embedding(&instant.table)) < 1e-5);
+    let tremor = ws.submodel(&out.saved[1].submodel, &rec).unwrap();
+    assert!(
+        !tremor.table.is_identity().unwrap(),
+        "tremor started from zero"
+    );
+    assert!(
+        max_diff(&tremor.table, &started.table) > 1e-3,
+        "one start for both"
+    );
+    // --from-zero: fresh adapters, and the recipe says so.
+    default.speakers = vec!["control".into()];
+    default.overrides.from_zero = true;
+    let out = personalize::run(&ws, &rec, &default, false, &mut quiet, &never).unwrap();
+    let fresh = ws.submodel(&out.saved[0].submodel, &rec).unwrap();
+    assert!(fresh.table.is_identity().unwrap());
+    assert!(fresh.meta.hyper.get("instant_start").is_none());
+    let recipe = fresh.meta.hyper["recipe"].as_str().unwrap();
+    assert_eq!(recipe, "residual-4 (default), from zero, max steps 0");
 
     // Another speaker's submodel cannot start tremor's job; nothing is added.
     let count = library::list(&ws.home).unwrap().0.len();

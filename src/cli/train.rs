@@ -64,9 +64,15 @@ pub struct Args {
     /// space NAME, or in the shipped space when NAME is left out
     #[arg(long, value_name = "NAME", num_args = 0..=1, conflicts_with = "refine")]
     from_space: Option<Option<String>>,
-    /// Refine: start the adapter from submodel ID (e.g. an instant one) instead of a fresh one
+    /// Refine: start the adapter from submodel ID (e.g. an instant one) instead of the default
+    /// start
     #[arg(long, value_name = "ID")]
     refine: Option<String>,
+    /// Train the residual adapter from fresh weights. By default (recipe 4) it starts from the
+    /// speaker's instant submodel, fitted in the shipped space on the first 10 training
+    /// utterances (seconds)
+    #[arg(long, conflicts_with_all = ["refine", "from_space", "embedding_space"])]
+    from_zero: bool,
     /// The enrollment-sufficiency curve of --speaker: an instant submodel from 10 utterances
     /// (in the shipped space, or --from-space NAME), then ones refined from it on 20, 40 and all;
     /// prints test WER against utterances used
@@ -114,6 +120,7 @@ impl Args {
                 patience: self.patience,
                 speeds: (!self.speed.is_empty()).then(|| self.speed.clone()),
                 average_from: self.average_from,
+                from_zero: self.from_zero,
             },
             limit: self.limit,
             start: self.refine.clone(),
@@ -154,6 +161,13 @@ fn print_event(e: &TrainEvent, json: bool) {
             speakers.len()
         ),
         TrainEvent::Resumed { step } => eprintln!("resumed at step {step}"),
+        TrainEvent::InstantStart {
+            space,
+            speakers,
+            utterances,
+        } => eprintln!(
+            "starting from instant submodels: {speakers} speaker(s) fitted in space {space} on their first {utterances} training utterances"
+        ),
         TrainEvent::Step {
             step,
             loss,

@@ -53,6 +53,10 @@ pub struct TrainConfig {
     /// jointly with the population's embeddings (which use `lr`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator_lr: Option<f64>,
+    /// The default residual recipe's start: each speaker's instant submodel fitted in this
+    /// speaker-embedding space on its first training utterances (None: fresh adapters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instant_start: Option<String>,
     /// Kind `embedding`: the speaker-embedding space the adapters come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<String>,
@@ -95,6 +99,7 @@ impl TrainConfig {
             // dev figure is one evaluation, not the best of thirteen.
             average_from: (kind == Kind::Residual).then_some(DEFAULT_MAX_STEPS / 2),
             generator_lr: None,
+            instant_start: None,
             space: None,
             recipe: recipe_name(kind, rank),
         }
@@ -137,9 +142,21 @@ pub const FIT_VERSION: u32 = 4;
 /// mean of the second half's evaluated adapters, the other kinds as in 2).
 pub const RECIPE_VERSION: u32 = 3;
 
+/// The residual recipe's own version since 4: it starts from each speaker's instant submodel in
+/// the shipped space (set by the use-case layer, which knows the space), otherwise as 3.
+pub const RESIDUAL_RECIPE_VERSION: u32 = 4;
+
+/// The version of `kind`'s recipe.
+pub fn recipe_version(kind: Kind) -> u32 {
+    match kind {
+        Kind::Residual => RESIDUAL_RECIPE_VERSION,
+        _ => RECIPE_VERSION,
+    }
+}
+
 /// A recipe's name: the kind and the recipe's version, `(default)` for the default one.
 fn recipe_name(kind: Kind, rank: usize) -> String {
-    let mut name = format!("{kind}-{RECIPE_VERSION}");
+    let mut name = format!("{kind}-{}", recipe_version(kind));
     if rank != DEFAULT_RANK {
         name += &format!(", rank {rank}");
     } else if kind == DEFAULT_KIND {
@@ -159,6 +176,13 @@ pub enum TrainEvent {
     },
     Resumed {
         step: u64,
+    },
+    /// The job's adapters will start from each speaker's instant submodel: `speakers` fitted in
+    /// `space` on their first `utterances` training utterances (seconds), before `Started`.
+    InstantStart {
+        space: String,
+        speakers: usize,
+        utterances: usize,
     },
     Step {
         step: u64,

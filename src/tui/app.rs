@@ -208,6 +208,8 @@ pub struct TrainProgress {
     pub speakers: Vec<String>,
     /// The checkpoint's step when the job resumed (the bar starts there).
     pub resumed: Option<u64>,
+    /// The adapters start from instant submodels (fitted before the first step).
+    pub instant_start: bool,
     pub step: u64,
     pub max_steps: u64,
     pub loss: Option<f64>,

@@ -15,9 +15,11 @@
 pub mod compare;
 pub mod enroll;
 pub mod export;
+mod job_slots;
 pub mod personalize;
 pub mod spaces;
 pub mod speakers;
+mod start;
 pub mod sufficiency;
 pub mod workspace;
 

@@ -10,19 +10,19 @@ use std::sync::atomic::AtomicBool;
 use serde::{Deserialize, Serialize};
 
 use super::compare::{self, TestSet};
-use super::{Result, WorkflowError, Workspace, spaces};
+use super::job_slots::{JobFiles, claim};
+pub use super::job_slots::{discard, unfinished};
+use super::{Result, WorkflowError, Workspace, spaces, start};
 use crate::enroll::split::Parts;
 use crate::eval::Normalizer;
 use crate::library;
 use crate::recognizer::Recognizer;
 use crate::store::speakers::SpeakerStore;
 use crate::submodel::file::{FORMAT_VERSION, GenericWer, Metrics, TEST_PROTOCOL};
-use crate::submodel::space::EMBEDDING;
 use crate::submodel::{Kind, Submodel, SubmodelMeta};
-use crate::train::params::Params;
 use crate::train::prepare::{SpeakerSet, prepare};
 use crate::train::{DEFAULT_KIND, DEFAULT_RANK, Outcome, TrainConfig, TrainEvent, job, space_job};
-use crate::util::atomic::{create_private_dir_all, open_private, write_atomic};
+use crate::util::atomic::write_atomic;
 
 /// What a job trains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +75,13 @@ pub struct Overrides {
     /// Weight averaging: keep the mean of the adapters evaluated from this step on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_from: Option<u64>,
+    /// The residual recipe from fresh adapters, without its instant start.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_zero: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One training job as a user asks for it. Stored beside its checkpoint so that an interrupted
@@ -110,7 +117,19 @@ impl Request {
     /// The job's hyper-parameters: the recipe of its plan with the overrides applied.
     pub fn config(&self) -> TrainConfig {
         let mut c = match &self.plan {
-            Plan::Adapters { kind, rank } => TrainConfig::recipe(*kind, *rank),
+            Plan::Adapters { kind, rank } => {
+                let mut c = TrainConfig::recipe(*kind, *rank);
+                // Recipe 4: a residual adapter starts from the speaker's instant submodel in the
+                // shipped space (whose adapters are r32), unless it refines a stored one.
+                if *kind == Kind::Residual && self.start.is_none() {
+                    if *rank == DEFAULT_RANK && !self.overrides.from_zero {
+                        c.instant_start = Some(spaces::SHIPPED_NAME.into());
+                    } else {
+                        c.note("from zero");
+                    }
+                }
+                c
+            }
             Plan::Space {
                 name,
                 rank,
@@ -185,9 +204,10 @@ impl Request {
                 name.as_deref().unwrap_or(spaces::SHIPPED_NAME)
             ),
         };
-        let what = match &self.start {
-            Some(id) => format!("{what} refined from {id}"),
-            None => what,
+        let what = match (&self.start, self.config().instant_start) {
+            (Some(id), _) => format!("{what} refined from {id}"),
+            (None, Some(_)) => format!("{what} from an instant fit"),
+            (None, None) => what,
         };
         format!("{who}: {what}, {} steps", self.config().max_steps)
     }
@@ -301,108 +321,6 @@ fn speaker_sets(ws: &Workspace, ids: &[String], limit: Option<usize>) -> Result<
     Ok(out)
 }
 
-/// The files of one job slot: its request, its checkpoint and its lock. Identical requests get
-/// separate slots (`<key>-<n>`), so two processes running the same job never share a checkpoint.
-struct JobFiles {
-    request: PathBuf,
-    checkpoint: PathBuf,
-    lock: PathBuf,
-}
-
-/// More identical jobs at once than this is refused.
-const MAX_SLOTS: usize = 16;
-
-impl JobFiles {
-    fn of(ws: &Workspace, key: &str, slot: usize) -> Self {
-        let dir = ws.home.jobs_dir();
-        Self {
-            request: dir.join(format!("{key}-{slot}.json")),
-            checkpoint: dir.join(format!("{key}-{slot}.ckpt")),
-            lock: dir.join(format!("{key}-{slot}.lock")),
-        }
-    }
-
-    /// The slot's lock, if no process holds it (the caller then owns the slot).
-    fn try_lock(&self) -> Option<std::fs::File> {
-        let f = open_private(&self.lock).ok()?;
-        rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
-        Some(f)
-    }
-
-    fn remove(&self) {
-        for p in [&self.request, &self.checkpoint, &self.lock] {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-/// Claims a slot for `key`: with `resume`, a free slot holding a checkpoint if there is one;
-/// otherwise the first free slot, whose leftovers are cleared.
-fn claim(ws: &Workspace, key: &str, resume: bool) -> Result<(JobFiles, std::fs::File)> {
-    let dir = ws.home.jobs_dir();
-    create_private_dir_all(&dir).map_err(WorkflowError::io(&dir))?;
-    let mut first_free = None;
-    for slot in 0..MAX_SLOTS {
-        let files = JobFiles::of(ws, key, slot);
-        let Some(lock) = files.try_lock() else {
-            continue;
-        };
-        if resume && files.checkpoint.is_file() {
-            return Ok((files, lock));
-        }
-        if first_free.is_none() {
-            first_free = Some((files, lock));
-            if !resume {
-                break;
-            }
-        }
-    }
-    let (files, lock) = first_free.ok_or_else(|| {
-        WorkflowError::Invalid(format!("{MAX_SLOTS} identical jobs are already running"))
-    })?;
-    let _ = std::fs::remove_file(&files.checkpoint);
-    Ok((files, lock))
-}
-
-/// The slots of jobs that were interrupted (process killed, or the workbench quit mid-job) and
-/// are not running now.
-fn interrupted(ws: &Workspace) -> Vec<(Request, JobFiles)> {
-    let Ok(entries) = std::fs::read_dir(ws.home.jobs_dir()) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(Request, JobFiles)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let path = e.path();
-            let stem = path.file_stem()?.to_str()?.to_string();
-            if path.extension()? != "json" {
-                return None;
-            }
-            let (key, slot) = stem.rsplit_once('-')?;
-            let files = JobFiles::of(ws, key, slot.parse().ok()?);
-            files.try_lock()?;
-            let req = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-            Some((req, files))
-        })
-        .collect();
-    out.sort_by_key(|(r, _)| r.describe());
-    out
-}
-
-/// Jobs that were interrupted and can resume.
-pub fn unfinished(ws: &Workspace) -> Vec<Request> {
-    interrupted(ws).into_iter().map(|(r, _)| r).collect()
-}
-
-/// Forgets an interrupted job (its checkpoints are deleted).
-pub fn discard(ws: &Workspace, req: &Request) {
-    for (r, files) in interrupted(ws) {
-        if r == *req {
-            files.remove();
-        }
-    }
-}
-
 /// Runs a job and adds its submodels to the library. With `resume`, continues from the job's
 /// checkpoint when there is one; otherwise starts fresh. A cancelled job saves nothing and
 /// forgets its checkpoint; a killed process leaves it for [`unfinished`].
@@ -443,8 +361,11 @@ fn run_job(
     let out = match &req.plan {
         Plan::Adapters { .. } => {
             let start = match &req.start {
-                Some(id) => Some(start_from(ws, rec, id, &cfg, &req.speakers)?),
-                None => None,
+                Some(id) => Some(start::from_submodel(ws, rec, id, &cfg, &req.speakers)?),
+                None => {
+                    let train: Vec<usize> = stored.sets.iter().map(|s| s.train.len()).collect();
+                    start::instant(ws, rec, &mut cfg, &data, &train, progress, cancel)?
+                }
             };
             job::run(rec, &data, &cfg, start, ckpt, progress, cancel)?
         }
@@ -498,37 +419,6 @@ fn run_job(
         cancelled: out.cancelled,
         seconds: out.seconds,
     })
-}
-
-/// The starting point of a refine job for `speakers` (exactly the submodel's speaker): submodel
-/// `id`'s adapter as the job's kind. An instant submodel (kind `embedding`) is a residual adapter
-/// generated by its space, so it refines into a residual adapter of the same bottleneck.
-fn start_from(
-    ws: &Workspace,
-    rec: &Recognizer,
-    id: &str,
-    cfg: &TrainConfig,
-    speakers: &[String],
-) -> Result<Params> {
-    let sub = ws.submodel(id, rec)?;
-    if speakers != [sub.meta.speaker.clone()] {
-        return Err(WorkflowError::Invalid(format!(
-            "{id} is {}'s submodel: refine it in a job for that speaker alone",
-            sub.meta.speaker
-        )));
-    }
-    let (from, to) = (&sub.meta.spec, &cfg.spec);
-    let generated = from.kind == Kind::Embedding && to.kind == Kind::Residual;
-    if !(from == to || generated && from.rank == to.rank) {
-        return Err(WorkflowError::Invalid(format!(
-            "{id} is {} r{}: it cannot start a {} r{} job",
-            from.kind, from.rank, to.kind, to.rank
-        )));
-    }
-    let mut table = sub.table;
-    table.tensors.remove(EMBEDDING);
-    table.spec = to.clone();
-    Ok(Params::Table(table))
 }
 
 /// Adds every speaker's result of a finished job to the library as that speaker's next version,
@@ -630,7 +520,7 @@ fn save_results(
 mod tests {
     use super::*;
     use crate::enroll::split::{Split, split_for};
-    use crate::train::RECIPE_VERSION;
+    use crate::train::{RECIPE_VERSION, RESIDUAL_RECIPE_VERSION};
 
     /// By construction: what a job trains and selects on never includes a test phrase, and the
     /// test part is exactly the rest.
@@ -670,14 +560,14 @@ mod tests {
         let default = req.config();
         assert_eq!(
             default.recipe,
-            format!("{DEFAULT_KIND}-{RECIPE_VERSION} (default)")
+            format!("{DEFAULT_KIND}-{RESIDUAL_RECIPE_VERSION} (default)")
         );
         req.overrides.lr = Some(1e-3);
         req.overrides.max_steps = Some(40);
         req.overrides.batch = Some(default.batch); // the recipe's own value: no departure
         assert_eq!(
             req.config().recipe,
-            format!("{DEFAULT_KIND}-{RECIPE_VERSION} (default), max steps 40, lr 0.001")
+            format!("{DEFAULT_KIND}-{RESIDUAL_RECIPE_VERSION} (default), max steps 40, lr 0.001")
         );
         // The default averages over the second half of whichever budget it runs.
         assert_eq!(default.average_from, Some(default.max_steps / 2));
@@ -718,7 +608,7 @@ mod tests {
         req.start = Some("s-v1".into());
         assert_eq!(
             req.config().recipe,
-            format!("{DEFAULT_KIND}-{RECIPE_VERSION} (default), refined from s-v1")
+            format!("{DEFAULT_KIND}-{RESIDUAL_RECIPE_VERSION} (default), refined from s-v1")
         );
         let json = serde_json::to_value(&default).unwrap();
         assert_eq!(
@@ -726,6 +616,52 @@ mod tests {
             default.recipe.as_str(),
             "saved with the hyper-parameters"
         );
+    }
+
+    /// Recipe 4: the default residual adapter starts from an instant fit in the shipped space;
+    /// `from_zero`, another rank (the space generates r32) or a refine start elsewhere, and the
+    /// other kinds never fit.
+    #[test]
+    fn only_the_default_residual_recipe_starts_from_an_instant_fit() {
+        let mut req = Request::new(vec!["s".into()]);
+        assert_eq!(
+            req.config().instant_start.as_deref(),
+            Some(spaces::SHIPPED_NAME)
+        );
+        assert_eq!(
+            req.describe(),
+            "s: residual r32 from an instant fit, 120 steps"
+        );
+        let plain = serde_json::to_string(&req.overrides).unwrap();
+        assert!(!plain.contains("from_zero"), "{plain}");
+        req.overrides.from_zero = true;
+        let c = req.config();
+        assert_eq!(c.instant_start, None);
+        assert_eq!(
+            c.recipe,
+            format!("residual-{RESIDUAL_RECIPE_VERSION} (default), from zero")
+        );
+        assert_eq!(req.describe(), "s: residual r32, 120 steps");
+        req.overrides.from_zero = false;
+        req.plan = Plan::Adapters {
+            kind: Kind::Residual,
+            rank: 16,
+        };
+        let c = req.config();
+        assert_eq!(c.instant_start, None);
+        assert!(c.recipe.ends_with("rank 16, from zero"), "{}", c.recipe);
+        for kind in [Kind::Lora, Kind::Hybrid] {
+            req.plan = Plan::Adapters {
+                kind,
+                rank: DEFAULT_RANK,
+            };
+            let c = req.config();
+            assert_eq!(c.instant_start, None);
+            assert_eq!(c.recipe, format!("{kind}-{RECIPE_VERSION}"));
+        }
+        req.plan = Plan::default();
+        req.start = Some("s-v1".into());
+        assert_eq!(req.config().instant_start, None);
     }
 
     /// A space job's joint steps are recorded in its recipe and description; without them the

@@ -155,10 +155,20 @@ pub fn all_points(ws: &Workspace) -> Result<BTreeMap<String, Vec<Point>>> {
         .collect();
     let mut out: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for e in &entries {
-        let from_instant = e.meta.parent.as_deref().and_then(|p| kinds.get(p));
+        // Refined: from a stored instant submodel (a refine job; a parent is also just the
+        // previous version), or from the one the default recipe fits itself.
+        let refine_job = e
+            .meta
+            .hyper
+            .get("recipe")
+            .and_then(|r| r.as_str())
+            .is_some_and(|r| r.contains(", refined from "));
+        let from_instant = refine_job
+            && e.meta.parent.as_deref().and_then(|p| kinds.get(p)) == Some(&Kind::Embedding)
+            || e.meta.hyper.contains_key("instant_start");
         let origin = match (e.meta.spec.kind, from_instant) {
             (Kind::Embedding, _) => Origin::Instant,
-            (_, Some(Kind::Embedding)) => Origin::Refined,
+            (_, true) => Origin::Refined,
             _ => Origin::FromZero,
         };
         if let Some(p) = Point::of(e, origin) {

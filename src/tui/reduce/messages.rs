@@ -191,6 +191,7 @@ impl TrainProgress {
                 self.step = *step;
                 self.resumed = Some(*step);
             }
+            TrainEvent::InstantStart { .. } => self.instant_start = true,
             TrainEvent::Step {
                 step,
                 loss,

@@ -146,11 +146,15 @@ fn settings(app: &App, width: usize) -> Vec<Line<'static>> {
     ));
     if let Some(job) = &app.train.job {
         let mut items = vec![field("job", job.clone())];
-        if let Some(step) = app.train.progress.as_ref().and_then(|p| p.resumed) {
+        let progress = app.train.progress.as_ref();
+        if let Some(step) = progress.and_then(|p| p.resumed) {
             items.push(vec![Span::styled(
                 format!("resumed at step {step}"),
                 good(),
             )]);
+        }
+        if progress.is_some_and(|p| p.instant_start && p.max_steps == 0) {
+            items.push(vec![Span::styled("fitting instant start…", good())]);
         }
         lines.extend(flow(items, " · ", width));
     }
