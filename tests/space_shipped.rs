@@ -190,7 +190,7 @@ fn an_instant_fit_changes_only_the_embedding_and_a_refine_starts_from_it() {
     let out = personalize::run(&ws, &rec, &default, false, &mut quiet, &never).unwrap();
     let fresh = ws.submodel(&out.saved[0].submodel, &rec).unwrap();
     assert!(fresh.table.is_identity().unwrap());
-    assert!(fresh.meta.hyper.get("instant_start").is_none());
+    assert!(!fresh.meta.hyper.contains_key("instant_start"));
     let recipe = fresh.meta.hyper["recipe"].as_str().unwrap();
     assert_eq!(recipe, "residual-4 (default), from zero, max steps 0");
 

@@ -236,3 +236,43 @@ fn a_long_path_is_shown_by_its_end() {
     assert!(label.starts_with('…') && label.ends_with("session-2026-09-20/manifest.jsonl"));
     assert!(label.chars().count() <= 40, "{label}");
 }
+
+/// The default job first fits its speakers in the shipped space: the Train screen says so until
+/// the job's first step is announced, then shows the bar as usual.
+#[test]
+fn the_train_screen_shows_the_instant_start_until_the_job_starts() {
+    let mut app = idle(Screen::Train);
+    let request = Request::new(vec!["tremor".into()]);
+    assert!(request.describe().contains("from an instant fit"));
+    train_request(super::reduce::train::start(&mut app, request));
+    let screen = |app: &App| {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| super::screens::render(app, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..24)
+            .map(|y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+            .collect::<String>()
+    };
+    msg(
+        &mut app,
+        Msg::Train(TrainEvent::InstantStart {
+            space: SHIPPED_NAME.into(),
+            speakers: 1,
+            utterances: 10,
+        }),
+    );
+    assert!(app.train.progress.as_ref().unwrap().instant_start);
+    let fitting = screen(&app);
+    assert!(fitting.contains("fitting instant start"), "{fitting}");
+    assert!(fitting.contains("from an instant fit"), "{fitting}");
+    msg(
+        &mut app,
+        Msg::Train(TrainEvent::Started {
+            speakers: vec!["tremor".into()],
+            max_steps: 120,
+            params_per_speaker: 1,
+        }),
+    );
+    let training = screen(&app);
+    assert!(!training.contains("fitting instant start"), "{training}");
+}
