@@ -5,7 +5,8 @@
 //!
 //! - [`workspace`]: the home, the base choice and the sample speakers; loading models
 //! - [`personalize`]: training jobs (one speaker, many fused, an embedding space, a fit from a
-//!   space) with checkpoints, resume, cancel and progress events; the default recipe
+//!   space) with checkpoints (`job_slots`), resume, cancel and progress events; the default
+//!   recipe, whose adapters start from each speaker's instant fit in the shipped space (`start`)
 //! - [`compare`]: base vs submodel on a test set, the report Compare and `eval` show
 //! - [`export`]: a library submodel to attune's file, PEFT, or merged into the base for
 //!   faster-whisper (CTranslate2), whisper.cpp (ggml) and Hugging Face
