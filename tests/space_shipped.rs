@@ -184,15 +184,6 @@ fn an_instant_fit_changes_only_the_embedding_and_a_refine_starts_from_it() {
         max_diff(&tremor.table, &started.table) > 1e-3,
         "one start for both"
     );
-    // --from-zero: fresh adapters, and the recipe says so.
-    default.speakers = vec!["control".into()];
-    default.overrides.from_zero = true;
-    let out = personalize::run(&ws, &rec, &default, false, &mut quiet, &never).unwrap();
-    let fresh = ws.submodel(&out.saved[0].submodel, &rec).unwrap();
-    assert!(fresh.table.is_identity().unwrap());
-    assert!(!fresh.meta.hyper.contains_key("instant_start"));
-    let recipe = fresh.meta.hyper["recipe"].as_str().unwrap();
-    assert_eq!(recipe, "residual-4 (default), from zero, max steps 0");
 
     // Another speaker's submodel cannot start tremor's job; nothing is added.
     let count = library::list(&ws.home).unwrap().0.len();

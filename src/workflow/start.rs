@@ -117,3 +117,51 @@ pub(super) fn instant(
         &rows.iter().collect::<Vec<_>>(),
     )?)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{DEFAULT_RANK, TrainConfig};
+
+    /// A space that is missing, or generates adapters of another bottleneck, leaves the job
+    /// fresh adapters, no fit is announced, and the recipe says why.
+    #[test]
+    fn a_space_that_cannot_start_the_job_leaves_fresh_adapters_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::at(
+            crate::store::Home::resolve(Some(dir.path())),
+            &crate::shipped::BASE.install(dir.path()).unwrap(),
+        );
+        let rec = ws.recognizer(false).unwrap();
+        let never = AtomicBool::new(false);
+        for (name, rank, why) in [
+            ("missing", DEFAULT_RANK, "space missing"),
+            (
+                spaces::SHIPPED_NAME,
+                16,
+                "generates r32 adapters, the job trains r16",
+            ),
+        ] {
+            let mut cfg = TrainConfig::recipe(Kind::Residual, rank);
+            cfg.instant_start = Some(name.into());
+            let mut events = Vec::new();
+            let start = instant(
+                &ws,
+                &rec,
+                &mut cfg,
+                &[],
+                &[],
+                &mut |e| events.push(e),
+                &never,
+            );
+            assert!(start.unwrap().is_none());
+            assert!(events.is_empty(), "{events:?}");
+            assert_eq!(cfg.instant_start, None);
+            assert!(
+                cfg.recipe.contains(", from zero (") && cfg.recipe.contains(why),
+                "{}",
+                cfg.recipe
+            );
+        }
+    }
+}
