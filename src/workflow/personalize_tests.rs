@@ -1,0 +1,176 @@
+//! The personalize workflow's requests and data split: recipes and overrides as recorded,
+//! job keys and descriptions, and that training never reads a test utterance.
+
+use super::*;
+use crate::enroll::split::{Split, split_for};
+use crate::train::{RECIPE_VERSION, RESIDUAL_RECIPE_VERSION};
+
+/// By construction: what a job trains and selects on never includes a test phrase, and the
+/// test part is exactly the rest.
+#[test]
+fn training_never_reads_a_test_utterance() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::at(
+        crate::store::Home::resolve(Some(dir.path())),
+        &crate::shipped::BASE.install(dir.path()).unwrap(),
+    );
+    crate::workflow::speakers::create(&ws, "s", None, "", None, None).unwrap();
+    let sp = SpeakerStore::new(&ws.home).open("s").unwrap();
+    let mut batch = sp.begin().unwrap();
+    let phrases = crate::enroll::prompts::default_prompts();
+    for p in &phrases[..60] {
+        batch.add(&[0.1; 1600], p, None, "").unwrap();
+    }
+    batch.commit().unwrap();
+    let stored = speaker_sets(&ws, &["s".into()], Some(1000)).unwrap();
+    let set = &stored.sets[0];
+    assert!(!set.train.is_empty() && !set.dev.is_empty());
+    assert!(set.train.iter().all(|u| split_for(&u.text) == Split::Train));
+    assert!(set.dev.iter().all(|u| split_for(&u.text) == Split::Dev));
+    let test = &stored.tests["s"].test;
+    assert!(!test.is_empty() && test.iter().all(|u| split_for(&u.text) == Split::Test));
+    assert_eq!(set.train.len() + set.dev.len() + test.len(), 60);
+    // --limit keeps the first N training utterances only.
+    let limited = speaker_sets(&ws, &["s".into()], Some(5)).unwrap();
+    assert_eq!(limited.sets[0].train.len(), 5);
+    assert_eq!(limited.sets[0].dev.len(), set.dev.len());
+}
+
+/// The recipe name a submodel's metadata records: the default says so, a departure is listed.
+#[test]
+fn the_recipe_name_records_the_recipe_and_every_override() {
+    let mut req = Request::new(vec!["s".into()]);
+    let default = req.config();
+    assert_eq!(
+        default.recipe,
+        format!("{DEFAULT_KIND}-{RESIDUAL_RECIPE_VERSION} (default)")
+    );
+    req.overrides.lr = Some(1e-3);
+    req.overrides.max_steps = Some(40);
+    req.overrides.batch = Some(default.batch); // the recipe's own value: no departure
+    assert_eq!(
+        req.config().recipe,
+        format!("{DEFAULT_KIND}-{RESIDUAL_RECIPE_VERSION} (default), max steps 40, lr 0.001")
+    );
+    // The default averages over the second half of whichever budget it runs.
+    assert_eq!(default.average_from, Some(default.max_steps / 2));
+    assert_eq!(req.config().average_from, Some(20));
+    req.overrides.average_from = Some(30);
+    req.overrides.speeds = Some(vec![0.9, 1.1]);
+    let c = req.config();
+    assert_eq!(
+        (c.average_from, c.speeds.as_slice()),
+        (Some(30), &[0.9, 1.1][..])
+    );
+    assert!(
+        c.recipe
+            .ends_with("mean of evaluations from step 30, speeds 0.9/1.1"),
+        "{}",
+        c.recipe
+    );
+    req.plan = Plan::Adapters {
+        kind: Kind::Lora,
+        rank: 8,
+    };
+    req.overrides = Overrides::default();
+    assert_eq!(
+        req.config().recipe,
+        format!("lora-{RECIPE_VERSION}, rank 8")
+    );
+    assert_eq!(
+        req.config().average_from,
+        None,
+        "only the residual recipe averages"
+    );
+    req.plan = Plan::FromSpace { name: None };
+    assert_eq!(
+        req.config().recipe,
+        format!("embedding-fit-{}", crate::train::FIT_VERSION)
+    );
+    req.plan = Plan::default();
+    req.start = Some("s-v1".into());
+    assert_eq!(
+        req.config().recipe,
+        format!("{DEFAULT_KIND}-{RESIDUAL_RECIPE_VERSION} (default), refined from s-v1")
+    );
+    let json = serde_json::to_value(&default).unwrap();
+    assert_eq!(
+        json["recipe"],
+        default.recipe.as_str(),
+        "saved with the hyper-parameters"
+    );
+}
+
+/// Recipe 4: the default residual adapter starts from an instant fit in the shipped space;
+/// `from_zero`, another rank (the space generates r32) or a refine start elsewhere, and the
+/// other kinds never fit.
+#[test]
+fn only_the_default_residual_recipe_starts_from_an_instant_fit() {
+    let mut req = Request::new(vec!["s".into()]);
+    assert_eq!(
+        req.config().instant_start.as_deref(),
+        Some(spaces::SHIPPED_NAME)
+    );
+    assert_eq!(
+        req.describe(),
+        "s: residual r32 from an instant fit, 120 steps"
+    );
+    let plain = serde_json::to_string(&req.overrides).unwrap();
+    assert!(!plain.contains("from_zero"), "{plain}");
+    req.overrides.from_zero = true;
+    let c = req.config();
+    assert_eq!(c.instant_start, None);
+    assert_eq!(
+        c.recipe,
+        format!("residual-{RESIDUAL_RECIPE_VERSION} (default), from zero")
+    );
+    assert_eq!(req.describe(), "s: residual r32, 120 steps");
+    req.overrides.from_zero = false;
+    req.plan = Plan::Adapters {
+        kind: Kind::Residual,
+        rank: 16,
+    };
+    let c = req.config();
+    assert_eq!(c.instant_start, None);
+    assert!(c.recipe.ends_with("rank 16, from zero"), "{}", c.recipe);
+    for kind in [Kind::Lora, Kind::Hybrid] {
+        req.plan = Plan::Adapters {
+            kind,
+            rank: DEFAULT_RANK,
+        };
+        let c = req.config();
+        assert_eq!(c.instant_start, None);
+        assert_eq!(c.recipe, format!("{kind}-{RECIPE_VERSION}"));
+    }
+    req.plan = Plan::default();
+    req.start = Some("s-v1".into());
+    assert_eq!(req.config().instant_start, None);
+}
+
+/// A space job's joint steps are recorded in its recipe and description; without them the
+/// request serializes as before the option existed, so an older interrupted job resumes.
+#[test]
+fn a_space_jobs_joint_steps_are_recorded_and_zero_keeps_older_job_keys() {
+    let mut req = Request::new(vec!["a".into(), "b".into(), "c".into()]);
+    req.plan = Plan::Space {
+        name: "pop".into(),
+        dim: 2,
+        rank: DEFAULT_RANK,
+        joint_steps: 0,
+    };
+    let plain = serde_json::to_string(&req.plan).unwrap();
+    assert_eq!(plain, r#"{"mode":"space","name":"pop","dim":2,"rank":32}"#);
+    assert!(!req.config().recipe.contains("joint"));
+    assert_eq!(
+        req.describe(),
+        "3 speakers (a, b, c): space pop (m = 2), 120 steps"
+    );
+    let Plan::Space { joint_steps, .. } = &mut req.plan else {
+        unreachable!()
+    };
+    *joint_steps = 20;
+    assert!(req.config().recipe.ends_with("then 20 joint steps"));
+    assert!(req.describe().contains("space pop (m = 2, 20 joint steps)"));
+    let back: Plan = serde_json::from_str(&plain).unwrap();
+    assert!(matches!(back, Plan::Space { joint_steps: 0, .. }));
+}
