@@ -255,7 +255,7 @@ pub fn training(app: &mut App) {
     }
     app.train.progress = Some(p);
     app.train.running = true;
-    app.train.job = Some("accent-de: residual r32, 40 steps".into());
+    app.train.job = Some("accent-de: residual r32 from an instant fit, 40 steps".into());
 }
 
 /// An interrupted job, as the start-up offer and the resumed Train screen show it.
