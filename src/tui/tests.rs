@@ -7,7 +7,7 @@ use super::demo;
 use super::keymap::{self, Scope};
 use super::msg::{Command, Msg, Snapshot, TakeInfo, TestSet};
 use super::screens;
-use super::test_support::{key, msg};
+use super::test_support::{draw, key, msg};
 use crate::submodel::Kind;
 use crate::train::{DEFAULT_RANK, TrainEvent};
 use crate::workflow::personalize::Plan;
@@ -613,10 +613,8 @@ fn m_shows_every_message_in_full_and_any_key_closes_it() {
 fn the_header_keeps_the_job_indicator_at_80_columns() {
     let mut app = idle(Screen::Train);
     app.train.running = true;
-    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
-    t.draw(|f| screens::render(&app, f)).unwrap();
-    let buf = t.backend().buffer().clone();
-    let top: String = (0..80).map(|x| buf[(x, 0)].symbol()).collect();
+    let screen = draw(&app);
+    let top = screen.lines().next().unwrap();
     assert!(top.contains("training: preparing"), "{top}");
     assert!(
         top.contains("3 Train"),

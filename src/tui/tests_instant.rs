@@ -4,27 +4,15 @@
 
 use ratatui::crossterm::event::KeyCode;
 
-use super::app::{App, Modal, Screen};
+use super::app::{Modal, Screen};
 use super::demo;
 use super::msg::{Command, CurvePoint, Msg, TrainSummary};
-use super::screens;
 use super::screens::compare::curve_items;
-use super::test_support::{idle, key, msg};
+use super::test_support::{draw, idle, key, msg};
 use crate::train::{DEFAULT_RANK, TrainEvent};
 use crate::workflow::personalize::{Overrides, Plan};
 use crate::workflow::spaces::SHIPPED_NAME;
 use crate::workflow::sufficiency::{INSTANT_AT, Origin};
-
-/// The whole UI drawn at 80×24, as text.
-fn draw(app: &App) -> String {
-    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
-    t.draw(|f| screens::render(app, f)).unwrap();
-    let buf = t.backend().buffer().clone();
-    (0..24)
-        .map(|y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 fn point(utterances: usize, origin: Origin, submodel: &str, wer: f64) -> CurvePoint {
     CurvePoint {

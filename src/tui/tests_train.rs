@@ -6,7 +6,7 @@ use ratatui::crossterm::event::KeyCode;
 use super::app::{App, ChooseFor, InputFor, Modal, Screen};
 use super::demo;
 use super::msg::{Command, Msg, TestSet};
-use super::test_support::{idle, key, msg};
+use super::test_support::{draw, idle, key, msg};
 use crate::train::{DEFAULT_RANK, TrainEvent};
 use crate::workflow::personalize::{Plan, Request};
 use crate::workflow::spaces::SHIPPED_NAME;
@@ -245,14 +245,6 @@ fn the_train_screen_shows_the_instant_start_until_the_job_starts() {
     let request = Request::new(vec!["tremor".into()]);
     assert!(request.describe().contains("from an instant fit"));
     train_request(super::reduce::train::start(&mut app, request));
-    let screen = |app: &App| {
-        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
-        t.draw(|f| super::screens::render(app, f)).unwrap();
-        let buf = t.backend().buffer().clone();
-        (0..24)
-            .map(|y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
-            .collect::<String>()
-    };
     msg(
         &mut app,
         Msg::Train(TrainEvent::InstantStart {
@@ -262,7 +254,7 @@ fn the_train_screen_shows_the_instant_start_until_the_job_starts() {
         }),
     );
     assert!(app.train.progress.as_ref().unwrap().instant_start);
-    let fitting = screen(&app);
+    let fitting = draw(&app);
     assert!(fitting.contains("fitting instant start"), "{fitting}");
     assert!(fitting.contains("from an instant fit"), "{fitting}");
     msg(
@@ -273,6 +265,6 @@ fn the_train_screen_shows_the_instant_start_until_the_job_starts() {
             params_per_speaker: 1,
         }),
     );
-    let training = screen(&app);
+    let training = draw(&app);
     assert!(!training.contains("fitting instant start"), "{training}");
 }

@@ -204,12 +204,13 @@ impl Request {
                 name.as_deref().unwrap_or(spaces::SHIPPED_NAME)
             ),
         };
-        let what = match (&self.start, self.config().instant_start) {
+        let config = self.config();
+        let what = match (&self.start, config.instant_start) {
             (Some(id), _) => format!("{what} refined from {id}"),
             (None, Some(_)) => format!("{what} from an instant fit"),
             (None, None) => what,
         };
-        format!("{who}: {what}, {} steps", self.config().max_steps)
+        format!("{who}: {what}, {} steps", config.max_steps)
     }
 }
 

@@ -10,10 +10,7 @@ use crate::train::{RECIPE_VERSION, RESIDUAL_RECIPE_VERSION};
 #[test]
 fn training_never_reads_a_test_utterance() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = Workspace::at(
-        crate::store::Home::resolve(Some(dir.path())),
-        &crate::shipped::BASE.install(dir.path()).unwrap(),
-    );
+    let ws = Workspace::scratch(dir.path());
     crate::workflow::speakers::create(&ws, "s", None, "", None, None).unwrap();
     let sp = SpeakerStore::new(&ws.home).open("s").unwrap();
     let mut batch = sp.begin().unwrap();

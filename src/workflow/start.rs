@@ -128,10 +128,7 @@ mod tests {
     #[test]
     fn a_space_that_cannot_start_the_job_leaves_fresh_adapters_and_says_so() {
         let dir = tempfile::tempdir().unwrap();
-        let ws = Workspace::at(
-            crate::store::Home::resolve(Some(dir.path())),
-            &crate::shipped::BASE.install(dir.path()).unwrap(),
-        );
+        let ws = Workspace::scratch(dir.path());
         let rec = ws.recognizer(false).unwrap();
         let never = AtomicBool::new(false);
         for (name, rank, why) in [

@@ -35,6 +35,15 @@ impl Workspace {
         }
     }
 
+    /// A workspace whose home is `dir`, with the shipped base installed there (unit tests).
+    #[cfg(test)]
+    pub(crate) fn scratch(dir: &Path) -> Self {
+        Self::at(
+            Home::resolve(Some(dir)),
+            &shipped::BASE.install(dir).unwrap(),
+        )
+    }
+
     /// The shipped default base (installed into the home on first use).
     pub fn shipped_base(&self) -> Result<PathBuf> {
         install(&shipped::BASE, &self.home)
