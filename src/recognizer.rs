@@ -1,10 +1,15 @@
 //! The recognizer everything else calls: a loaded base + tokenizer + front end, transcribing
 //! many utterances in batches bucketed by encoder context so batching never changes a result,
 //! at the loaded context or at either context per call; segments without speech give no text.
+//! The base's transcripts can be memoised in memory (never on disk: they transcribe health data)
+//! so that scoring a speaker's next submodel does not decode the unchanged base again.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use candle_core::Device;
+use sha2::{Digest, Sha256};
 
 use crate::features::{self, MelFrontend};
 use crate::model::decode::{self, DecodeOptions, Transcript};
@@ -19,7 +24,12 @@ pub struct Recognizer {
     pub tokenizer: Tokenizer,
     pub frontend: MelFrontend,
     pub options: DecodeOptions,
+    /// The base's transcripts by (30 s window?, audio digest), shared by clones (same model).
+    memo: Arc<Mutex<HashMap<(bool, [u8; 32]), Transcript>>>,
 }
+
+/// Most base transcripts kept in memory; the memo starts over when full.
+const MEMO_CAPACITY: usize = 4096;
 
 /// Groups utterance indices into batches of at most `batch` whose members need the same encoder
 /// context (and are ≤ 30 s), so that a batched decode equals decoding each alone. Longer audio
@@ -55,13 +65,18 @@ impl Recognizer {
         compute: Compute,
     ) -> Result<Self, ModelError> {
         let (model, tokenizer) = Whisper::load_with(dir, &Device::Cpu, compute)?;
-        let frontend = MelFrontend::new(model.config.n_mels);
-        Ok(Self {
+        Ok(Self::new(model, tokenizer, options))
+    }
+
+    /// A recognizer over an already built model (e.g. a random one in tests).
+    pub fn new(model: Whisper, tokenizer: Tokenizer, options: DecodeOptions) -> Self {
+        Self {
+            frontend: MelFrontend::new(model.config.n_mels),
             model,
             tokenizer,
-            frontend,
             options,
-        })
+            memo: Arc::default(),
+        }
     }
 
     /// Transcribes `audios` with the base (`hooks = None`) or with per-utterance adapters
@@ -163,6 +178,55 @@ impl Recognizer {
     ) -> Result<Vec<Transcript>, ModelError> {
         self.transcribe_options(audios, None, batch, DecodeOptions { full_context: true })
     }
+
+    /// The base alone with `options`, memoised: utterances this recognizer has already decoded
+    /// with the same options (same samples) are not decoded again. Equal to
+    /// [`Self::transcribe_options`] with no submodel, since batching never changes a result.
+    /// Benchmarks call the unmemoised methods.
+    pub fn transcribe_base_memo(
+        &self,
+        audios: &[&[f32]],
+        batch: usize,
+        options: DecodeOptions,
+    ) -> Result<Vec<Transcript>, ModelError> {
+        let keys: Vec<(bool, [u8; 32])> = audios
+            .iter()
+            .map(|a| (options.full_context, digest(a)))
+            .collect();
+        let mut out: Vec<Option<Transcript>> = {
+            let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter().map(|k| memo.get(k).cloned()).collect()
+        };
+        let missing: Vec<usize> = (0..audios.len()).filter(|&i| out[i].is_none()).collect();
+        if !missing.is_empty() {
+            let todo: Vec<&[f32]> = missing.iter().map(|&i| audios[i]).collect();
+            let decoded = self.transcribe_options(&todo, None, batch, options)?;
+            let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            if memo.len() + missing.len() > MEMO_CAPACITY {
+                memo.clear();
+            }
+            for (i, t) in missing.into_iter().zip(decoded) {
+                memo.insert(keys[i], t.clone());
+                out[i] = Some(t);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// How many base transcripts are memoised.
+    pub fn memoised(&self) -> usize {
+        self.memo.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// SHA-256 of the samples' bits: the memo's key for one utterance.
+fn digest(audio: &[f32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for chunk in audio.chunks(4096) {
+        let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
+        h.update(&bytes);
+    }
+    h.finalize().into()
 }
 
 #[cfg(test)]
@@ -179,5 +243,47 @@ mod tests {
             false,
         );
         assert_eq!(plan, vec![vec![0], vec![1, 3], vec![5], vec![2], vec![4]]);
+    }
+
+    #[test]
+    fn memoised_base_transcripts_equal_fresh_ones_and_are_not_decoded_twice() {
+        let cfg = crate::model::WhisperConfig {
+            n_audio_ctx: 200,
+            ..crate::model::WhisperConfig::tiny_test()
+        };
+        let model = Whisper::random(&cfg, 5, &Device::Cpu).unwrap();
+        let tok = Tokenizer::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en/tokenizer.json"),
+        )
+        .unwrap();
+        let rec = Recognizer::new(model, tok, DecodeOptions::default());
+        let mut rng = crate::util::rng::Rng::new(1);
+        let noise = |rng: &mut crate::util::rng::Rng, n: usize| -> Vec<f32> {
+            (0..n).map(|_| 0.2 * rng.uniform() - 0.1).collect()
+        };
+        let (a, b, c) = (
+            noise(&mut rng, 4000),
+            noise(&mut rng, 6000),
+            noise(&mut rng, 4000),
+        );
+        let opts = rec.options;
+        let first = rec.transcribe_base_memo(&[&a, &b], 2, opts).unwrap();
+        assert_eq!(rec.memoised(), 2);
+        let again = rec.transcribe_base_memo(&[&b, &c, &a], 2, opts).unwrap();
+        assert_eq!(rec.memoised(), 3, "a and b come from the memo");
+        let fresh = rec
+            .transcribe_options(&[&b, &c, &a], None, 1, opts)
+            .unwrap();
+        let texts = |v: &[Transcript]| -> Vec<(String, Vec<u32>)> {
+            v.iter()
+                .map(|t| (t.text.clone(), t.tokens.clone()))
+                .collect()
+        };
+        assert_eq!(texts(&again), texts(&fresh));
+        assert_eq!(texts(&first), texts(&[fresh[2].clone(), fresh[0].clone()]));
+        // Clones share the memo.
+        let d = noise(&mut rng, 5000);
+        rec.clone().transcribe_base_memo(&[&d], 1, opts).unwrap();
+        assert_eq!(rec.memoised(), 4);
     }
 }

@@ -24,6 +24,8 @@ fn train_args() -> Vec<&'static str> {
         STEPS,
         "--seed",
         "7",
+        "--batch", // small steps: the resume, not the training, is under test
+        "2",
         "--json",
     ]
 }

@@ -25,12 +25,7 @@ fn recognizer_with(cfg: WhisperConfig) -> Recognizer {
             .join("assets/base/tiny.en/tokenizer.json"),
     )
     .unwrap();
-    Recognizer {
-        frontend: MelFrontend::new(cfg.n_mels),
-        model,
-        tokenizer: tok,
-        options: DecodeOptions::default(),
-    }
+    Recognizer::new(model, tok, DecodeOptions::default())
 }
 
 /// `n` random examples for a speaker, of unequal lengths (20, 30 or 40 mel frames: each its own

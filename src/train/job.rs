@@ -57,12 +57,12 @@ pub fn set_wer(
     pairs: &[(Vec<f32>, String)],
 ) -> Result<f64, TrainError> {
     let audios: Vec<&[f32]> = pairs.iter().map(|(a, _)| a.as_slice()).collect();
-    let hyps = rec.transcribe_with(&audios, 8, |rows| {
-        adapter
-            .map(|(table, row)| table.gather(&vec![row; rows.len()]))
-            .transpose()
-            .map_err(Into::into)
-    })?;
+    let hyps = match adapter {
+        None => rec.transcribe_base_memo(&audios, 8, rec.options)?,
+        Some((table, row)) => rec.transcribe_with(&audios, 8, |rows| {
+            Ok(Some(table.gather(&vec![row; rows.len()])?))
+        })?,
+    };
     let scores: Vec<_> = pairs
         .iter()
         .zip(&hyps)

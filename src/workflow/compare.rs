@@ -12,7 +12,7 @@ use crate::eval::{BootstrapConfig, PairedErrors, Verdict, paired_bootstrap};
 use crate::eval::{
     CorpusScore, Normalizer, UtteranceScore, corpus, render_alignment, score, word_changes,
 };
-use crate::model::decode::{Stop, Transcript};
+use crate::model::decode::{DecodeOptions, Stop, Transcript};
 use crate::recognizer::Recognizer;
 use crate::store::speakers::SpeakerStore;
 use crate::submodel::Submodel;
@@ -237,13 +237,15 @@ pub fn evaluate(
     stock: bool,
 ) -> Result<Report> {
     let audios: Vec<&[f32]> = utts.iter().map(|(_, a)| a.as_slice()).collect();
-    let base = rec.transcribe(&audios, None, batch)?;
+    // The base's passes are memoised: a speaker's next submodel re-decodes only itself.
+    let base = rec.transcribe_base_memo(&audios, batch, rec.options)?;
     let stock = if !stock {
         None
     } else if rec.options.full_context {
         Some(base.clone())
     } else {
-        Some(rec.transcribe_stock(&audios, batch)?)
+        let full = DecodeOptions { full_context: true };
+        Some(rec.transcribe_base_memo(&audios, batch, full)?)
     };
     let score_all = |hyps: &[Transcript]| -> Vec<UtteranceScore> {
         utts.iter()
