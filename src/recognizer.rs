@@ -24,9 +24,12 @@ pub struct Recognizer {
     pub tokenizer: Tokenizer,
     pub frontend: MelFrontend,
     pub options: DecodeOptions,
-    /// The base's transcripts by (30 s window?, audio digest), shared by clones (same model).
-    memo: Arc<Mutex<HashMap<(bool, [u8; 32]), Transcript>>>,
+    /// The base's transcripts by utterance, shared by clones (same model).
+    memo: Arc<Mutex<HashMap<MemoKey, Transcript>>>,
 }
+
+/// One utterance's memo key: decoded at the 30 s window?, and the SHA-256 of its samples.
+type MemoKey = (bool, [u8; 32]);
 
 /// Most base transcripts kept in memory; the memo starts over when full.
 const MEMO_CAPACITY: usize = 4096;
@@ -189,7 +192,7 @@ impl Recognizer {
         batch: usize,
         options: DecodeOptions,
     ) -> Result<Vec<Transcript>, ModelError> {
-        let keys: Vec<(bool, [u8; 32])> = audios
+        let keys: Vec<MemoKey> = audios
             .iter()
             .map(|a| (options.full_context, digest(a)))
             .collect();
