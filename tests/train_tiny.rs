@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use attune::features::MelFrontend;
 use attune::model::decode::DecodeOptions;
 use attune::model::{Tokenizer, Whisper, WhisperConfig};
 use attune::recognizer::Recognizer;
