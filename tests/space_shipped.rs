@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use attune::library;
 use attune::submodel::space::{EMBEDDING, Space, generate};
 use attune::submodel::{AdapterTable, Kind, SubmodelError};
-use attune::train::TrainEvent;
+use attune::train::{START_FIT_BATCH, START_FIT_STEPS, TrainEvent};
 use attune::workflow::Workspace;
 use attune::workflow::enroll::add_samples;
 use attune::workflow::personalize::{self, Plan, Request};
@@ -108,9 +108,12 @@ fn an_instant_fit_changes_only_the_embedding_and_a_refine_starts_from_it() {
     let never = AtomicBool::new(false);
     let mut quiet = |_: TrainEvent| {};
 
+    // Fit 4's settings (the default recipe's start, compared with below) on the instant fit.
     let mut fit = Request::new(vec!["control".into()]);
     fit.plan = Plan::FromSpace { name: None };
     fit.limit = Some(10);
+    fit.overrides.max_steps = Some(START_FIT_STEPS);
+    fit.overrides.batch = Some(START_FIT_BATCH);
     let out = personalize::run(&ws, &rec, &fit, false, &mut quiet, &never).unwrap();
     let instant_id = out.saved[0].submodel.clone();
     let instant = ws.submodel(&instant_id, &rec).unwrap();

@@ -68,7 +68,7 @@ pub struct Args {
     /// start
     #[arg(long, value_name = "ID")]
     refine: Option<String>,
-    /// Train the residual adapter from fresh weights. By default (recipe 4) it starts from the
+    /// Train the residual adapter from fresh weights. By default (since recipe 4) it starts from the
     /// speaker's instant submodel, fitted in the shipped space on the first 10 training
     /// utterances (seconds)
     #[arg(long, conflicts_with_all = ["refine", "from_space", "embedding_space"])]

@@ -48,8 +48,9 @@ fn as_residual(mut table: AdapterTable, cfg: &TrainConfig) -> AdapterTable {
 }
 
 /// The default residual recipe's start: every speaker of the job fitted at once in
-/// `cfg.instant_start`'s space on its first [`INSTANT_AT`] training utterances (as
-/// `train --from-space --limit 10` would, in seconds), the generated adapters one row each.
+/// `cfg.instant_start`'s space on its first [`INSTANT_AT`] training utterances with fit 4
+/// ([`TrainConfig::start_fit`]: as `train --from-space --limit 10 --max-steps 4 --batch 10`
+/// would, in seconds), the generated adapters one row each.
 /// `train[i]` is how many of `data[i]`'s examples are original training utterances.
 ///
 /// When the space cannot serve this base (another base, a damaged file) the job starts from
@@ -102,7 +103,7 @@ pub(super) fn instant(
             dev: Vec::new(),
         })
         .collect();
-    let mut fit_cfg = TrainConfig::embedding_fit(cfg.spec.rank);
+    let mut fit_cfg = TrainConfig::start_fit(cfg.spec.rank);
     fit_cfg.spec = space.meta.spec.clone();
     let out = space_job::fit_embeddings(rec, &few, &fit_cfg, &space, &mut |_| {}, cancel)?;
     if out.cancelled {
