@@ -128,19 +128,33 @@ def transcribe(model, processor, items, batch: int) -> dict:
     return hyps
 
 
-def score_dev(args, model, processor) -> dict:
-    """Transcribes the dev part; writes a manifest of it (absolute audio paths, so its ids are
-    the paths without extension) and the hypotheses under those ids; scores with attune."""
-    items = load_split(args.data, {"dev"})
+def load_folder(folder: str) -> list:
+    """A folder of NAME.wav + NAME.txt (one-line transcript), e.g. extra recordings of a speaker
+    that neither tool trained on."""
+    items = []
+    for name in sorted(os.listdir(folder)):
+        stem, ext = os.path.splitext(name)
+        if ext == ".wav":
+            with open(os.path.join(folder, stem + ".txt"), encoding="utf-8") as f:
+                items.append((stem, os.path.join(folder, name), f.read().strip()))
+    if not items:
+        raise SystemExit(f"{folder}: no NAME.wav + NAME.txt pairs")
+    return items
+
+
+def score_set(args, model, processor, items: list, name: str) -> dict:
+    """Transcribes `items`; writes a manifest of them (absolute audio paths, so their ids are
+    the paths without extension) and the hypotheses under those ids (NAME_manifest.jsonl,
+    NAME_hypotheses.jsonl in --out); scores with `attune eval --set`."""
     hyps = transcribe(model, processor, items, args.batch)
-    manifest = os.path.join(args.out, "dev_manifest.jsonl")
-    hyp_path = os.path.join(args.out, "dev_hypotheses.jsonl")
+    manifest = os.path.join(args.out, f"{name}_manifest.jsonl")
+    hyp_path = os.path.join(args.out, f"{name}_hypotheses.jsonl")
     with open(manifest, "w", encoding="utf-8") as m, open(hyp_path, "w", encoding="utf-8") as h:
         for uid, path, text in items:
             path = os.path.abspath(path)
             m.write(json.dumps({"audio_filepath": path, "text": text}) + "\n")
             h.write(json.dumps({"id": os.path.splitext(path)[0], "text": hyps[uid]}) + "\n")
-    out = {"dev_utterances": len(items), "hypotheses": hyp_path}
+    out = {f"{name}_utterances": len(items), "manifest": manifest, "hypotheses": hyp_path}
     if args.attune:
         cmd = [args.attune, "--home", args.home or args.out, "eval", "--set", manifest]
         cmd += ["--hypotheses", hyp_path, "--json"]
@@ -172,6 +186,12 @@ def main() -> None:
         action="store_true",
         help="also transcribe and score the dev part (dev_manifest.jsonl + dev_hypotheses.jsonl "
         "in --out; scored with `attune eval --set`), to compare recipes on dev, never on test",
+    )
+    p.add_argument(
+        "--also",
+        metavar="DIR",
+        help="also transcribe and score a folder of NAME.wav + NAME.txt (also_manifest.jsonl + "
+        "also_hypotheses.jsonl in --out), e.g. more held-out recordings of the speaker",
     )
     args = p.parse_args()
 
@@ -209,7 +229,9 @@ def main() -> None:
         "hypotheses": hyp_path,
     }
     if args.dev and not args.with_dev:
-        result["dev"] = score_dev(args, merged, processor)
+        result["dev"] = score_set(args, merged, processor, load_split(args.data, {"dev"}), "dev")
+    if args.also:
+        result["also"] = score_set(args, merged, processor, load_folder(args.also), "also")
     if args.attune and args.home and args.speaker:
         cmd = [args.attune, "--home", args.home, "eval", "--speaker", args.speaker]
         cmd += ["--hypotheses", hyp_path, "--json"]
