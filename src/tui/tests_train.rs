@@ -257,6 +257,11 @@ fn the_train_screen_shows_the_instant_start_until_the_job_starts() {
     let fitting = draw(&app);
     assert!(fitting.contains("fitting instant start"), "{fitting}");
     assert!(fitting.contains("from an instant fit"), "{fitting}");
+    assert!(
+        fitting.contains("training: fitting start"),
+        "the header: {fitting}"
+    );
+    assert!(!fitting.contains("0/0"), "{fitting}");
     msg(
         &mut app,
         Msg::Train(TrainEvent::Started {
@@ -267,4 +272,8 @@ fn the_train_screen_shows_the_instant_start_until_the_job_starts() {
     );
     let training = draw(&app);
     assert!(!training.contains("fitting instant start"), "{training}");
+    assert!(
+        training.contains("training 0/120"),
+        "the header: {training}"
+    );
 }
