@@ -28,8 +28,8 @@ pub struct Recognizer {
     memo: Arc<Mutex<HashMap<MemoKey, Transcript>>>,
 }
 
-/// One utterance's memo key: decoded at the 30 s window?, and the SHA-256 of its samples.
-type MemoKey = (bool, [u8; 32]);
+/// One utterance's memo key: the options it was decoded with and the SHA-256 of its samples.
+type MemoKey = (DecodeOptions, [u8; 32]);
 
 /// Most base transcripts kept in memory; the memo starts over when full.
 const MEMO_CAPACITY: usize = 4096;
@@ -192,10 +192,7 @@ impl Recognizer {
         batch: usize,
         options: DecodeOptions,
     ) -> Result<Vec<Transcript>, ModelError> {
-        let keys: Vec<MemoKey> = audios
-            .iter()
-            .map(|a| (options.full_context, digest(a)))
-            .collect();
+        let keys: Vec<MemoKey> = audios.iter().map(|a| (options, digest(a))).collect();
         let mut out: Vec<Option<Transcript>> = {
             let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
             keys.iter().map(|k| memo.get(k).cloned()).collect()

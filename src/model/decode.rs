@@ -11,8 +11,8 @@ pub use super::repetition::{budget_cut, repetition_cut};
 use super::{Hooks, Whisper};
 use crate::features::{self, HOP, MelFrontend, SAMPLE_RATE};
 
-/// How to decode.
-#[derive(Debug, Clone, Copy, Default)]
+/// How to decode (every field is part of the recognizer's memo key).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct DecodeOptions {
     /// Pad every segment to Whisper's 30 s window instead of encoding only what the audio needs.
     pub full_context: bool,
