@@ -221,6 +221,13 @@ pub struct TrainProgress {
     pub stopped: Vec<String>,
 }
 
+impl TrainProgress {
+    /// The job is fitting its speakers' start in the shipped space: announced, not yet started.
+    pub fn fitting_start(&self) -> bool {
+        self.instant_start && self.max_steps == 0
+    }
+}
+
 /// Compare screen state.
 #[derive(Debug, Default)]
 pub struct CompareState {

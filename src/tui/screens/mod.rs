@@ -76,7 +76,7 @@ fn header(app: &App, f: &mut Frame, area: Rect) {
         .map(|c| format!("{} ", c.label()))
         .unwrap_or_default();
     let job = if let Some(p) = app.train.progress.as_ref().filter(|_| app.train.running) {
-        if p.instant_start && p.max_steps == 0 {
+        if p.fitting_start() {
             format!(" {spin} {curve}training: fitting start")
         } else {
             format!(" {spin} {curve}training {}/{}", p.step, p.max_steps)

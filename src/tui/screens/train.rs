@@ -153,7 +153,7 @@ fn settings(app: &App, width: usize) -> Vec<Line<'static>> {
                 good(),
             )]);
         }
-        if progress.is_some_and(|p| p.instant_start && p.max_steps == 0) {
+        if progress.is_some_and(|p| p.fitting_start()) {
             items.push(vec![Span::styled("fitting instant start…", good())]);
         }
         lines.extend(flow(items, " · ", width));
