@@ -43,9 +43,12 @@ pub struct Args {
     #[arg(long)]
     patience: Option<usize>,
     /// Speed perturbation: each training utterance also resampled by these factors
-    /// (comma-separated, each in 0.5–2, e.g. 0.9,1.1)
+    /// (comma-separated, each in 0.5–2; the residual default since recipe 5: 0.9,1.1)
     #[arg(long, value_delimiter = ',', value_name = "FACTORS")]
-    speed: Vec<f32>,
+    speed: Vec<f64>,
+    /// Train on the recorded speed only (no speed perturbation; recipe 4 for the residual kind)
+    #[arg(long, conflicts_with = "speed")]
+    no_speed: bool,
     /// Weight averaging: keep the mean of the adapters evaluated from step STEP on (the residual
     /// default: half the step budget; the other kinds keep the one with the best dev WER)
     #[arg(long, value_name = "STEP")]
@@ -118,13 +121,23 @@ impl Args {
                 lr: self.lr,
                 seed: self.seed,
                 patience: self.patience,
-                speeds: (!self.speed.is_empty()).then(|| self.speed.clone()),
+                speeds: self.speeds(),
                 average_from: self.average_from,
                 from_zero: self.from_zero,
             },
             limit: self.limit,
             start: self.refine.clone(),
         })
+    }
+
+    /// The speed factors asked for: none (the recipe's own), an empty list (`--no-speed`), or
+    /// `--speed`'s.
+    fn speeds(&self) -> Option<Vec<f64>> {
+        match (self.no_speed, self.speed.is_empty()) {
+            (true, _) => Some(Vec::new()),
+            (false, true) => None,
+            (false, false) => Some(self.speed.clone()),
+        }
     }
 
     fn speaker_ids(&self, ws: &Workspace) -> anyhow::Result<Vec<String>> {
@@ -340,6 +353,24 @@ mod tests {
             ])
             .is_err(),
             "a fit and a refine at once"
+        );
+    }
+
+    #[test]
+    fn no_speed_turns_the_recipes_speed_perturbation_off() {
+        assert_eq!(parse(&["--speaker", "x"]).speeds(), None);
+        assert_eq!(
+            parse(&["--speaker", "x", "--no-speed"]).speeds(),
+            Some(vec![])
+        );
+        assert_eq!(
+            parse(&["--speaker", "x", "--speed", "0.8,1.2"]).speeds(),
+            Some(vec![0.8, 1.2])
+        );
+        assert!(
+            Cli::try_parse_from(["train", "--speaker", "x", "--speed", "0.9", "--no-speed"])
+                .is_err(),
+            "both at once"
         );
     }
 }

@@ -21,11 +21,11 @@ fn read(u: &Utterance) -> Result<Vec<f32>, TrainError> {
 }
 
 /// Speed perturbation's accepted factors.
-const SPEEDS: std::ops::RangeInclusive<f32> = 0.5..=2.0;
+const SPEEDS: std::ops::RangeInclusive<f64> = 0.5..=2.0;
 
 /// `audio` (16 kHz) played `factor` times as fast: resampled as if it had been recorded at
 /// `factor` × 16 kHz, so tempo and pitch both change (Kaldi's speed perturbation).
-pub fn speed_perturb(audio: &[f32], factor: f32) -> Result<Vec<f32>, TrainError> {
+pub fn speed_perturb(audio: &[f32], factor: f64) -> Result<Vec<f32>, TrainError> {
     if !SPEEDS.contains(&factor) {
         return Err(TrainError::Data(format!(
             "speed factor {factor}: must be between {} and {}",
@@ -34,7 +34,7 @@ pub fn speed_perturb(audio: &[f32], factor: f32) -> Result<Vec<f32>, TrainError>
         )));
     }
     let rate = crate::features::SAMPLE_RATE as u32;
-    let from = (rate as f32 * factor).round() as u32;
+    let from = (f64::from(rate) * factor).round() as u32;
     crate::audio::resample(audio, from, rate).map_err(|e| TrainError::Data(e.to_string()))
 }
 
@@ -44,7 +44,7 @@ pub fn speed_perturb(audio: &[f32], factor: f32) -> Result<Vec<f32>, TrainError>
 pub fn prepare(
     rec: &Recognizer,
     sets: &[SpeakerSet],
-    speeds: &[f32],
+    speeds: &[f64],
 ) -> Result<Vec<SpeakerData>, TrainError> {
     let mut loaded = Vec::new();
     for s in sets {
@@ -110,7 +110,7 @@ mod tests {
         let tone: Vec<f32> = (0..16_000)
             .map(|i| (2.0 * std::f32::consts::PI * 200.0 * i as f32 / 16_000.0 + 0.3).sin())
             .collect();
-        for (factor, len) in [(0.9f32, 17_778usize), (1.1, 14_545)] {
+        for (factor, len) in [(0.9f64, 17_778usize), (1.1, 14_545)] {
             let out = speed_perturb(&tone, factor).unwrap();
             assert!(
                 out.len().abs_diff(len) <= 1,

@@ -69,9 +69,10 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// Evaluations without held-out improvement before a speaker stops (0: never).
     pub patience: Option<usize>,
-    /// Speed perturbation factors (e.g. 0.9, 1.1): each training utterance also at each speed.
+    /// Speed perturbation factors (e.g. 0.9, 1.1): each training utterance also at each speed;
+    /// empty: none (the residual recipe perturbs by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub speeds: Option<Vec<f32>>,
+    pub speeds: Option<Vec<f64>>,
     /// Weight averaging: keep the mean of the adapters evaluated from this step on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_from: Option<u64>,
@@ -169,8 +170,12 @@ impl Request {
             c.average_from = Some(from);
         }
         if let Some(speeds) = o.speeds.as_ref().filter(|s| **s != c.speeds) {
-            let list: Vec<String> = speeds.iter().map(f32::to_string).collect();
-            c.note(format_args!("speeds {}", list.join("/")));
+            if speeds.is_empty() {
+                c.note("no speed perturbation");
+            } else {
+                let list: Vec<String> = speeds.iter().map(f64::to_string).collect();
+                c.note(format_args!("speeds {}", list.join("/")));
+            }
             c.speeds = speeds.clone();
         }
         c

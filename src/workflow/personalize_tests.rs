@@ -52,19 +52,27 @@ fn the_recipe_name_records_the_recipe_and_every_override() {
     // The default averages over the second half of whichever budget it runs.
     assert_eq!(default.average_from, Some(default.max_steps / 2));
     assert_eq!(req.config().average_from, Some(20));
-    req.overrides.average_from = Some(30);
+    // Recipe 5 perturbs the speed by default: the same factors are no departure.
+    assert_eq!(default.speeds, crate::train::DEFAULT_SPEEDS);
     req.overrides.speeds = Some(vec![0.9, 1.1]);
+    assert!(!req.config().recipe.contains("speed"));
+    req.overrides.average_from = Some(30);
+    req.overrides.speeds = Some(vec![0.8, 1.2]);
     let c = req.config();
     assert_eq!(
         (c.average_from, c.speeds.as_slice()),
-        (Some(30), &[0.9, 1.1][..])
+        (Some(30), &[0.8, 1.2][..])
     );
     assert!(
         c.recipe
-            .ends_with("mean of evaluations from step 30, speeds 0.9/1.1"),
+            .ends_with("mean of evaluations from step 30, speeds 0.8/1.2"),
         "{}",
         c.recipe
     );
+    req.overrides.speeds = Some(Vec::new());
+    let c = req.config();
+    assert!(c.speeds.is_empty());
+    assert!(c.recipe.ends_with("no speed perturbation"), "{}", c.recipe);
     req.plan = Plan::Adapters {
         kind: Kind::Lora,
         rank: 8,
@@ -75,9 +83,9 @@ fn the_recipe_name_records_the_recipe_and_every_override() {
         format!("lora-{RECIPE_VERSION}, rank 8")
     );
     assert_eq!(
-        req.config().average_from,
-        None,
-        "only the residual recipe averages"
+        (req.config().average_from, req.config().speeds.len()),
+        (None, 0),
+        "only the residual recipe averages and perturbs the speed"
     );
     req.plan = Plan::FromSpace { name: None };
     assert_eq!(

@@ -1,6 +1,6 @@
 //! Where a training job's adapters start: a stored submodel (refine), or each speaker's instant
 //! submodel fitted in the shipped speaker-embedding space on its first training utterances (the
-//! default residual recipe, 4), or fresh adapters (`None`).
+//! default residual recipe, since 4), or fresh adapters (`None`).
 
 use std::sync::atomic::AtomicBool;
 
