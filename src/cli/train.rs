@@ -27,7 +27,8 @@ pub struct Args {
     /// Bottleneck (residual, hybrid) or rank (LoRA); a hybrid's decoder LoRA has rank 8
     #[arg(long, default_value_t = DEFAULT_RANK)]
     rank: usize,
-    #[arg(long)]
+    /// Step budget (the residual default since recipe 6: 180; the other kinds: 120)
+    #[arg(long, value_name = "N")]
     max_steps: Option<u64>,
     /// Examples per speaker per step
     #[arg(long)]

@@ -277,3 +277,27 @@ fn the_train_screen_shows_the_instant_start_until_the_job_starts() {
         "the header: {training}"
     );
 }
+
+/// `a` cycles the kind; a budget left at one kind's recipe follows the next kind's (the residual
+/// recipe runs 180 steps, the others 120), and a budget the operator chose stays.
+#[test]
+fn cycling_the_kind_moves_a_recipe_budget_but_keeps_a_chosen_one() {
+    use crate::submodel::Kind;
+    use crate::train::recipe_max_steps;
+    let mut app = App::new(false, recipe_max_steps(Kind::Residual));
+    app.screen = Screen::Train;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        assert_eq!(key(&mut app, KeyCode::Char('a')), None);
+        seen.push((app.train.kind, app.train.steps));
+    }
+    assert_eq!(
+        seen,
+        [(Kind::Hybrid, 120), (Kind::Lora, 120), (Kind::Residual, 180)]
+    );
+    assert_eq!(key(&mut app, KeyCode::Char('-')), None);
+    let chosen = app.train.steps;
+    assert_ne!(chosen, 180);
+    assert_eq!(key(&mut app, KeyCode::Char('a')), None);
+    assert_eq!((app.train.kind, app.train.steps), (Kind::Hybrid, chosen));
+}

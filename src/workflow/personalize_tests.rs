@@ -118,7 +118,7 @@ fn only_the_default_residual_recipe_starts_from_an_instant_fit() {
     );
     assert_eq!(
         req.describe(),
-        "s: residual r32 from an instant fit, 120 steps"
+        "s: residual r32 from an instant fit, 180 steps"
     );
     let plain = serde_json::to_string(&req.overrides).unwrap();
     assert!(!plain.contains("from_zero"), "{plain}");
@@ -129,7 +129,7 @@ fn only_the_default_residual_recipe_starts_from_an_instant_fit() {
         c.recipe,
         format!("residual-{RESIDUAL_RECIPE_VERSION} (default), from zero")
     );
-    assert_eq!(req.describe(), "s: residual r32, 120 steps");
+    assert_eq!(req.describe(), "s: residual r32, 180 steps");
     req.overrides.from_zero = false;
     req.plan = Plan::Adapters {
         kind: Kind::Residual,

@@ -3,7 +3,7 @@
 //! shipped space or the home's), one job at a time, cancelling (also from Compare), and offering
 //! an interrupted job (quit or crash) for resuming.
 
-use crate::train::DEFAULT_RANK;
+use crate::train::{DEFAULT_RANK, recipe_max_steps};
 use crate::tui::app::{App, ChooseFor, InputFor, Modal, RESUME_OPTIONS, Screen, TRAIN_KINDS};
 use crate::tui::keymap::Act;
 use crate::tui::msg::Command;
@@ -40,7 +40,12 @@ pub fn train(app: &mut App, act: Act) -> Option<Command> {
         Act::Down => app.sel = App::step(app.sel, n, 1),
         Act::Kind => {
             let at = TRAIN_KINDS.iter().position(|k| *k == app.train.kind);
-            app.train.kind = TRAIN_KINDS[at.map_or(0, |i| (i + 1) % TRAIN_KINDS.len())];
+            let next = TRAIN_KINDS[at.map_or(0, |i| (i + 1) % TRAIN_KINDS.len())];
+            // A budget left at one kind's recipe follows the next kind's; a chosen one stays.
+            if app.train.steps == recipe_max_steps(app.train.kind) {
+                app.train.steps = recipe_max_steps(next);
+            }
+            app.train.kind = next;
         }
         Act::MoreSteps => app.train.steps = bump(app.train.steps, true),
         Act::FewerSteps => app.train.steps = bump(app.train.steps, false),
