@@ -293,7 +293,11 @@ fn cycling_the_kind_moves_a_recipe_budget_but_keeps_a_chosen_one() {
     }
     assert_eq!(
         seen,
-        [(Kind::Hybrid, 120), (Kind::Lora, 120), (Kind::Residual, 180)]
+        [
+            (Kind::Hybrid, 120),
+            (Kind::Lora, 120),
+            (Kind::Residual, 180)
+        ]
     );
     assert_eq!(key(&mut app, KeyCode::Char('-')), None);
     let chosen = app.train.steps;
