@@ -183,6 +183,14 @@ pub struct TrainState {
     pub curve: Option<CurveRun>,
 }
 
+impl TrainState {
+    /// The step budget as a job's override: none while it is the screen kind's recipe budget,
+    /// so each job (an embedding space, another kind) then runs its own recipe's.
+    pub fn budget(&self) -> Option<u64> {
+        Some(self.steps).filter(|s| *s != crate::train::recipe_max_steps(self.kind))
+    }
+}
+
 /// A running curve job: whose curve, and which of its jobs trains (`stage` of `stages`, counted
 /// from 1; 0 of 0 until the first starts).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -28,7 +28,7 @@ fn enough(app: &mut App, what: &str) -> Option<String> {
 pub fn start_instant(app: &mut App) -> Option<Command> {
     let id = enough(app, "an instant submodel")?;
     let plan = Plan::FromSpace { name: None };
-    start(app, request(vec![id], app.train.steps, plan))
+    start(app, request(vec![id], app.train.budget(), plan))
 }
 
 /// Trains the selected speaker's enrollment curve: instant at 10 utterances, then refined at 20,
@@ -48,7 +48,7 @@ pub fn start_curve(app: &mut App) -> Option<Command> {
     Some(Command::Curve {
         speaker,
         overrides: Overrides {
-            max_steps: Some(app.train.steps),
+            max_steps: app.train.budget(),
             ..Overrides::default()
         },
     })

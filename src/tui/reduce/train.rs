@@ -62,7 +62,7 @@ pub fn train(app: &mut App, act: Act) -> Option<Command> {
                 kind: app.train.kind,
                 rank: DEFAULT_RANK,
             };
-            return start(app, request(speakers, app.train.steps, plan));
+            return start(app, request(speakers, app.train.budget(), plan));
         }
         Act::TrainSpace => {
             let speakers = trainable(app)?;
@@ -139,10 +139,10 @@ pub(super) fn cancel(app: &mut App) -> Option<Command> {
     Some(Command::CancelTrain)
 }
 
-/// The Train screen's request: `plan` for `speakers`, `steps` at most.
-pub fn request(speakers: Vec<String>, steps: u64, plan: Plan) -> Request {
+/// The Train screen's request: `plan` for `speakers`, `steps` at most (none: the recipe's).
+pub fn request(speakers: Vec<String>, steps: Option<u64>, plan: Plan) -> Request {
     // An instant fit has its own few steps; the step budget is for adapter training.
-    let max_steps = (!matches!(plan, Plan::FromSpace { .. })).then_some(steps);
+    let max_steps = steps.filter(|_| !matches!(plan, Plan::FromSpace { .. }));
     Request {
         speakers,
         plan,
@@ -190,7 +190,7 @@ pub fn start_space(app: &mut App, name: String, speakers: Vec<String>) -> Option
         rank: DEFAULT_RANK,
         joint_steps: 0,
     };
-    start(app, request(speakers, app.train.steps, plan))
+    start(app, request(speakers, app.train.budget(), plan))
 }
 
 /// Fits `speakers` into space `name`.
@@ -199,7 +199,7 @@ pub fn start_from_space(app: &mut App, name: String, speakers: Vec<String>) -> O
         app,
         request(
             speakers,
-            app.train.steps,
+            app.train.budget(),
             Plan::FromSpace {
                 name: (name != SHIPPED_NAME).then_some(name),
             },
