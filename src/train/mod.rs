@@ -34,6 +34,7 @@ pub const fn recipe_max_steps(kind: Kind) -> u64 {
         _ => 120,
     }
 }
+
 /// The residual recipe's speed perturbation (since recipe 5): each training utterance also at
 /// 0.9× and 1.1× speed. Chosen on the validation population speakers (mean test WER of eight
 /// speakers' kept adapters 0.323 against recipe 4's 0.336; README, "Choosing the default").

@@ -42,7 +42,7 @@ pub fn train(app: &mut App, act: Act) -> Option<Command> {
             let at = TRAIN_KINDS.iter().position(|k| *k == app.train.kind);
             let next = TRAIN_KINDS[at.map_or(0, |i| (i + 1) % TRAIN_KINDS.len())];
             // A budget left at one kind's recipe follows the next kind's; a chosen one stays.
-            if app.train.steps == recipe_max_steps(app.train.kind) {
+            if app.train.budget().is_none() {
                 app.train.steps = recipe_max_steps(next);
             }
             app.train.kind = next;
