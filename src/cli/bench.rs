@@ -37,8 +37,8 @@ pub enum Command {
     /// a scratch home; test-part WER (stock, base, submodel), 95 % interval, verdict, seconds,
     /// peak memory
     Personalize(super::bench_personalize::Args),
-    /// Training speed: seconds per step, fused multi-speaker job vs sequential jobs, time to
-    /// personalize a sample speaker, peak memory
+    /// Training-loop speed: seconds per step, fused multi-speaker job vs sequential jobs at
+    /// equal steps, peak memory (a whole personalization's time: `bench personalize`)
     Train(super::bench_train::Args),
 }
 
@@ -55,7 +55,7 @@ pub struct Timing {
 impl Timing {
     pub fn of(mut runs: Vec<f64>, audio_seconds: f64) -> Self {
         runs.sort_by(f64::total_cmp);
-        let median = runs[runs.len() / 2];
+        let median = crate::util::stats::quantile_sorted(&runs, 0.5);
         Self {
             median,
             min: runs[0],

@@ -22,6 +22,7 @@ use crate::serve::workload::{self, Grouping, Request};
 use crate::serve::{SubmodelCache, synthetic, transcribe_mixed};
 use crate::store::Home;
 use crate::submodel::{Kind, Spec};
+use crate::util::stats::quantile;
 use crate::workflow::Workspace;
 
 /// What `--help` says after the options: the workload, the modes and what the figures mean.
@@ -183,11 +184,6 @@ fn sample_pool(ws: &Workspace) -> anyhow::Result<Vec<Utterance>> {
         .collect())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
 /// The base, the scratch library and the clip pool every mode serves from.
 struct Bench<'a> {
     rec: &'a Recognizer,
@@ -280,8 +276,8 @@ fn figures(
         seconds: run.wall,
         utterances_per_s: n / run.wall,
         audio_seconds_per_s: audio_s / run.wall,
-        latency_p50_s: workload::percentile(&run.latencies, 50.0),
-        latency_p95_s: workload::percentile(&run.latencies, 95.0),
+        latency_p50_s: quantile(&run.latencies, 0.5),
+        latency_p95_s: quantile(&run.latencies, 0.95),
         batches: run.batches,
         mean_fill: run.fill,
         disk_loads: run.loads,
@@ -385,7 +381,7 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
             c.get(&ids[i % ids.len()])?;
             us.push(t.elapsed().as_secs_f64() * 1e6);
         }
-        Ok(median(us))
+        Ok(quantile(&us, 0.5))
     };
     let (cold_us, cached_us) = (loads(&cold)?, loads(&bench.resident)?);
     let bytes = library::entry(&home.0, &ids[0])?.bytes;

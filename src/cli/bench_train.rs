@@ -1,6 +1,7 @@
 //! `attune bench train`: seconds per training step and per utterance, a fused job of S speakers
-//! against S sequential jobs at equal steps (measured in one run), the time to personalize one
-//! sample speaker to its early-stopping point, and peak memory.
+//! against S sequential jobs at equal steps (measured in one run), and peak memory. The training
+//! loop only (features prepared before the clock starts, no dev evaluations): the time a whole
+//! personalization takes, preparation and instant start included, is `attune bench personalize`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,9 +27,6 @@ pub struct Args {
     steps: u64,
     #[arg(long, value_enum, default_value_t = Kind::Residual)]
     kind: Kind,
-    /// Also time a full personalization (80 utterances, early stopping) of the first speaker
-    #[arg(long)]
-    personalize: bool,
     /// Folder of sample speakers (each with a manifest.jsonl) [default: the shipped sample speakers]
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -36,7 +34,8 @@ pub struct Args {
     json: bool,
 }
 
-/// The sample speakers as train/dev sets, split like the speaker store does.
+/// The sample speakers' training parts (split like the speaker store does), without dev sets:
+/// the bench times training steps, not evaluations.
 fn sample_sets(dir: &Path, limit: usize) -> anyhow::Result<Vec<SpeakerSet>> {
     let mut ids: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
@@ -53,31 +52,18 @@ fn sample_sets(dir: &Path, limit: usize) -> anyhow::Result<Vec<SpeakerSet>> {
             Ok(SpeakerSet {
                 id,
                 train,
-                dev: parts.dev,
+                dev: Vec::new(),
             })
         })
         .collect()
 }
 
-fn timed_job(
-    rec: &Recognizer,
-    sets: &[SpeakerSet],
-    cfg: &TrainConfig,
-    dev: bool,
-) -> anyhow::Result<(f64, job::Outcome)> {
-    let sets: Vec<SpeakerSet> = sets
-        .iter()
-        .map(|s| SpeakerSet {
-            id: s.id.clone(),
-            train: s.train.clone(),
-            dev: if dev { s.dev.clone() } else { vec![] },
-        })
-        .collect();
-    let data = prepare(rec, &sets, &[])?;
+fn timed_job(rec: &Recognizer, sets: &[SpeakerSet], cfg: &TrainConfig) -> anyhow::Result<f64> {
+    let data = prepare(rec, sets, &[])?;
     let never = AtomicBool::new(false);
     let t = Instant::now();
-    let out = job::run(rec, &data, cfg, None, None, &mut |_| {}, &never)?;
-    Ok((t.elapsed().as_secs_f64(), out))
+    job::run(rec, &data, cfg, None, None, &mut |_| {}, &never)?;
+    Ok(t.elapsed().as_secs_f64())
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB.
@@ -106,18 +92,18 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     cfg.patience = 0;
     cfg.eval_every = u64::MAX;
 
-    let (one, _) = timed_job(&rec, &sets[..1], &cfg, false)?;
+    let one = timed_job(&rec, &sets[..1], &cfg)?;
     let per_step = one / args.steps as f64;
     let single = TrainConfig {
         batch: 1,
         ..cfg.clone()
     };
-    let per_step_batch1 = timed_job(&rec, &sets[..1], &single, false)?.0 / args.steps as f64;
+    let per_step_batch1 = timed_job(&rec, &sets[..1], &single)? / args.steps as f64;
     let s = args.speakers.max(1);
-    let (fused, _) = timed_job(&rec, &sets[..s], &cfg, false)?;
+    let fused = timed_job(&rec, &sets[..s], &cfg)?;
     let mut sequential = 0.0;
     for set in &sets[..s] {
-        sequential += timed_job(&rec, std::slice::from_ref(set), &cfg, false)?.0;
+        sequential += timed_job(&rec, std::slice::from_ref(set), &cfg)?;
     }
     let ratio = sequential / fused;
     let mut report = json!({
@@ -137,26 +123,6 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
             "{s} speakers × {} steps: fused {fused:.1} s, sequential {sequential:.1} s → {ratio:.2}x submodels per hour",
             args.steps
         );
-    }
-    if args.personalize {
-        let cfg = TrainConfig::recipe(args.kind, crate::train::DEFAULT_RANK);
-        let (secs, out) = timed_job(&rec, &sets[..1], &cfg, true)?;
-        let r = &out.speakers[0];
-        report["personalize"] = json!({
-            "speaker": r.id, "train_utterances": sets[0].train.len(), "dev_utterances": sets[0].dev.len(),
-            "seconds": secs, "steps": out.steps, "best_step": r.best_step, "base_wer": r.base_wer, "wer": r.best_wer,
-        });
-        if !args.json {
-            println!(
-                "personalize {} ({} utterances): {secs:.0} s, {} steps (best at {}), dev WER {:.3} → {:.3}",
-                r.id,
-                sets[0].train.len(),
-                out.steps,
-                r.best_step,
-                r.base_wer.unwrap_or(f64::NAN),
-                r.best_wer.unwrap_or(f64::NAN)
-            );
-        }
     }
     report["peak_rss_mib"] = json!(peak_rss_mib());
     if args.json {

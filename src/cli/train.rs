@@ -374,4 +374,30 @@ mod tests {
             "both at once"
         );
     }
+
+    /// `--max-steps`'s help writes the recipe budgets as literals (a doc comment cannot name a
+    /// const): it must follow `recipe_max_steps`.
+    #[test]
+    fn max_steps_help_names_the_recipe_budgets() {
+        use crate::train::recipe_max_steps;
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let help = cmd.render_long_help().to_string();
+        let line = help
+            .lines()
+            .skip_while(|l| !l.contains("--max-steps"))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let residual = recipe_max_steps(Kind::Residual);
+        let others = [Kind::Hybrid, Kind::Lora].map(recipe_max_steps);
+        assert!(others.iter().all(|&n| n == others[0]), "{others:?}");
+        assert!(
+            line.contains(&format!(
+                "recipe {}: {residual};",
+                crate::train::RESIDUAL_RECIPE_VERSION
+            )) && line.contains(&format!("the other kinds: {})", others[0])),
+            "{line}"
+        );
+    }
 }

@@ -17,6 +17,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::util::stats::quantile_sorted;
+
 /// Default number of resamples.
 pub const DEFAULT_RESAMPLES: usize = 2000;
 /// Fewest resamples accepted: fewer make the 2.5 % tails meaningless.
@@ -105,13 +107,6 @@ fn difference<'a>(utts: impl Iterator<Item = &'a PairedErrors>) -> f64 {
     (b as f64 - s as f64) / w.max(1) as f64
 }
 
-/// The `q` quantile (0..=1) of sorted `x`, linear between order statistics (NumPy's default).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
 /// Paired bootstrap over `utts` (same utterances, both systems); see the module docs.
 pub fn paired_bootstrap(
     utts: &[PairedErrors],
@@ -129,7 +124,10 @@ pub fn paired_bootstrap(
         .map(|_| difference((0..n).map(|_| &utts[rng.random_range(0..n)])))
         .collect();
     diffs.sort_by(f64::total_cmp);
-    let ci95 = [quantile(&diffs, 0.025), quantile(&diffs, 0.975)];
+    let ci95 = [
+        quantile_sorted(&diffs, 0.025),
+        quantile_sorted(&diffs, 0.975),
+    ];
     let verdict = if ci95[0] > 0.0 {
         Verdict::Better
     } else if ci95[1] < 0.0 {
@@ -268,13 +266,5 @@ mod tests {
             serde_json::to_string(&[Verdict::Better, Verdict::Worse, Verdict::NoClearDifference])
                 .unwrap();
         assert_eq!(s, r#"["better","worse","no clear difference"]"#);
-    }
-
-    #[test]
-    fn quantiles_interpolate_between_order_statistics() {
-        let x = [0.0, 1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile(&x, 0.0), 0.0);
-        assert_eq!(quantile(&x, 0.5), 2.0);
-        assert_eq!(quantile(&x, 0.975), 3.9);
     }
 }

@@ -118,17 +118,6 @@ pub fn mean_fill(batches: &[Vec<usize>], batch: usize) -> f64 {
     rows as f64 / (batches.len() * batch.max(1)).max(1) as f64
 }
 
-/// The `p`-th percentile (0–100) of `values` by nearest rank: the smallest value with at least
-/// `p` % of the values at or below it. 0 for no values.
-pub fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let rank = (p / 100.0 * v.len() as f64).ceil() as usize;
-    v.get(rank.clamp(1, v.len().max(1)) - 1)
-        .copied()
-        .unwrap_or(0.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,15 +184,5 @@ mod tests {
         let lengths = [of_context(6), of_context(4)];
         let per = batches(&reqs, &lengths, 2, false, Grouping::PerSpeaker);
         assert_eq!(per, vec![vec![1], vec![0]]);
-    }
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let v: Vec<f64> = (1..=20).map(f64::from).collect();
-        assert_eq!(percentile(&v, 50.0), 10.0);
-        assert_eq!(percentile(&v, 95.0), 19.0);
-        assert_eq!(percentile(&v, 100.0), 20.0);
-        assert_eq!(percentile(&[3.0], 95.0), 3.0);
-        assert_eq!(percentile(&[], 50.0), 0.0);
     }
 }

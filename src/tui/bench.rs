@@ -28,11 +28,7 @@ pub struct Latency {
 impl Latency {
     /// The `q`-quantile (0–1) in milliseconds.
     pub fn quantile(&self, q: f64) -> f64 {
-        if self.samples_ms.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((self.samples_ms.len() - 1) as f64 * q).round() as usize;
-        self.samples_ms[i]
+        crate::util::stats::quantile_sorted(&self.samples_ms, q)
     }
 }
 
