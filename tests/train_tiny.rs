@@ -1,6 +1,7 @@
 //! Training numerics on a tiny random Whisper: the loss falls, the base never changes, a fused
 //! 3-speaker job equals 3 separate jobs (utterances of unequal lengths, each at its own encoder
-//! context), and an interrupted job resumes to the same weights.
+//! context), and an interrupted job resumes to the same weights (a checkpoint of other settings
+//! is refused).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -202,6 +203,29 @@ fn an_interrupted_job_resumes_from_its_checkpoint() {
     });
     assert!(first.cancelled && first.steps == 4);
     assert!(ck.exists(), "no checkpoint written");
+
+    // Under other settings (here another step budget, as after a recipe change) the checkpoint
+    // is refused, not resumed into a job it was not made for, and it stays for a later resume.
+    let other = TrainConfig {
+        max_steps: 12,
+        ..cfg.clone()
+    };
+    let refused = job::run(
+        &rec,
+        &speakers,
+        &other,
+        None,
+        Some(&ck),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .err()
+    .expect("a checkpoint of other settings is refused");
+    assert!(
+        refused.to_string().contains("other speakers or settings"),
+        "{refused}"
+    );
+    assert!(ck.exists());
 
     let mut resumed_at = None;
     let second = job_with(

@@ -158,7 +158,10 @@ impl Checkpoint {
         let ids: Vec<String> = speakers.iter().map(|s| s.id.clone()).collect();
         if self.header.speakers != ids || self.header.config != config_key(cfg) {
             return Err(TrainError::Data(
-                "the checkpoint belongs to a job with other speakers or settings; start without --resume".into(),
+                "the checkpoint belongs to a job with other speakers or settings (or one started \
+                 under an older recipe); start the job afresh (without --resume, or discard it \
+                 in the workbench)"
+                    .into(),
             ));
         }
         Ok(())
