@@ -28,7 +28,7 @@ mod tests {
         let x = [4.0, 0.0, 3.0, 1.0, 2.0];
         assert_eq!(quantile(&x, 0.0), 0.0);
         assert_eq!(quantile(&x, 0.5), 2.0);
-        assert!((quantile(&x, 0.975) - 3.9).abs() < 1e-12);
+        assert_eq!(quantile(&x, 0.975), 3.9);
         assert_eq!(quantile(&x, 1.0), 4.0);
         assert_eq!(quantile(&[0.0, 1.0], 0.5), 0.5);
         assert_eq!(quantile(&[3.0], 0.95), 3.0);
