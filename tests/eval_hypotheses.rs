@@ -119,4 +119,91 @@ fn hypotheses_are_compared_with_a_submodel_on_the_same_utterances() {
     let ci = v["ci95"].as_array().unwrap();
     assert!(ci[1].as_f64().unwrap() <= 0.0, "{v}");
     assert!(ci[0].as_f64().unwrap() < 0.0, "{v}");
+    assert!(
+        v.get("hypotheses_runs").is_none(),
+        "one run lists no runs: {v}"
+    );
+
+    // Two runs of each side (seeds, say): a second hypotheses file that drops one word, and the
+    // submodel twice. Each run is listed; the totals' WER is the runs' mean; the interval is of
+    // the means (0.5 errors against 6 in 99 words: the submodel behind).
+    let second = dir.path().join("hyps-2.jsonl");
+    let mut dropped = lines.clone();
+    let first = &utts[0].text;
+    dropped[0] = serde_json::json!({ "id": utts[0].id, "text": first.rsplit_once(' ').unwrap().0 })
+        .to_string();
+    std::fs::write(&second, dropped.join("\n")).unwrap();
+    let id = sub.meta.id.as_str();
+    let two = [
+        "--hypotheses",
+        second.to_str().unwrap(),
+        "--submodel",
+        id,
+        "--submodel",
+        id,
+    ];
+    let out = eval_in(&home, &file, &two);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let wers = |key: &str| -> Vec<f64> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["wer"].as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(wers("hypotheses_runs"), [0.0, 1.0 / 99.0], "{v}");
+    assert_eq!(wers("submodel_runs"), [sub_wer, sub_wer], "{v}");
+    assert!(
+        (v["hypotheses"]["wer"].as_f64().unwrap() - 0.5 / 99.0).abs() < 1e-12,
+        "{v}"
+    );
+    assert!(
+        (v["submodel"]["wer"].as_f64().unwrap() - sub_wer).abs() < 1e-12,
+        "{v}"
+    );
+    let ci = v["ci95"].as_array().unwrap();
+    assert!(
+        ci[0].as_f64().unwrap() < 0.0 && ci[1].as_f64().unwrap() <= 0.0,
+        "{v}"
+    );
+    // The table for people names each run and the means.
+    let mut args = vec!["--home", home.to_str().unwrap(), "eval", "--set"];
+    let real = real();
+    args.push(real.to_str().unwrap());
+    args.extend(["--hypotheses", file.to_str().unwrap()]);
+    args.extend(two);
+    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "other 1",
+        "other 2",
+        "other mean",
+        "sub 2",
+        "sub mean",
+        "interval",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+
+    // Several submodels need --hypotheses to average against.
+    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
+        .arg("--home")
+        .arg(&home)
+        .args(["eval", "--set"])
+        .arg(real)
+        .args(["--submodel", id, "--submodel", id])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--submodel is given once"), "{err}");
 }

@@ -8,7 +8,9 @@ use anyhow::Context as _;
 
 use crate::eval::{CorpusScore, Normalizer, Verdict};
 use crate::workflow::Workspace;
-use crate::workflow::compare::{Part, Report, TestSet, evaluate, load, score_hypotheses};
+use crate::workflow::compare::{
+    Hypotheses, HypothesesReport, Part, Report, TestSet, evaluate, load, score_hypotheses,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,9 +28,10 @@ pub struct Args {
     /// With --speaker: score every stored utterance instead (optimistic: includes training data)
     #[arg(long, requires = "speaker")]
     all: bool,
-    /// Submodel id from the library (or a .safetensors path) to score beside the base
+    /// Submodel id from the library (or a .safetensors path) to score beside the base; with
+    /// --hypotheses it may be repeated (runs, e.g. seeds, averaged)
     #[arg(long, value_name = "ID")]
-    submodel: Option<String>,
+    submodel: Vec<String>,
     /// One JSON object: {"base", "stock", "submodel", "ci95", "verdict", "utterances", "normalizer", "errors"}
     #[arg(long)]
     json: bool,
@@ -46,9 +49,11 @@ pub struct Args {
     batch: usize,
     /// Score another engine's output instead of transcribing: JSON lines {"id", "text"} (ids as
     /// in `--json`'s utterances); prints its corpus score with attune's normaliser, and with
-    /// --submodel that submodel's beside it and the 95 % interval of (other − submodel) WER
+    /// --submodel that submodel's beside it and the 95 % interval of (other − submodel) WER.
+    /// Repeat it (and --submodel) for several runs, e.g. seeds: each run is listed and the
+    /// interval is of the two sides' mean WERs
     #[arg(long, value_name = "FILE")]
-    hypotheses: Option<PathBuf>,
+    hypotheses: Vec<PathBuf>,
 }
 
 pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
@@ -77,41 +82,30 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Normalizer::english()
     };
-    if let Some(file) = &args.hypotheses {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        let mut hyps = std::collections::HashMap::new();
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let v: serde_json::Value = serde_json::from_str(line)
-                .with_context(|| format!("{} line {}", file.display(), n + 1))?;
-            let (Some(id), Some(t)) = (v["id"].as_str(), v["text"].as_str()) else {
-                anyhow::bail!(
-                    "{} line {}: needs \"id\" and \"text\"",
-                    file.display(),
-                    n + 1
-                );
-            };
-            hyps.insert(id.to_string(), t.to_string());
-        }
-        let with = args
-            .submodel
-            .as_deref()
-            .map(|id| -> anyhow::Result<_> {
-                let rec = ws.recognizer(args.full_context)?;
-                let sub = ws
-                    .submodel(id, &rec)
-                    .with_context(|| format!("submodel {id}"))?;
-                Ok((rec, sub))
-            })
+    if !args.hypotheses.is_empty() {
+        let runs = args
+            .hypotheses
+            .iter()
+            .map(|f| read_hypotheses(f))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let rec = (!args.submodel.is_empty())
+            .then(|| ws.recognizer(args.full_context))
             .transpose()?;
+        let subs = match &rec {
+            Some(rec) => args
+                .submodel
+                .iter()
+                .map(|id| {
+                    ws.submodel(id, rec)
+                        .with_context(|| format!("submodel {id}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
         let r = score_hypotheses(
-            with.as_ref().map(|(rec, sub)| (rec, sub)),
+            rec.as_ref().map(|rec| (rec, subs.as_slice())),
             &loaded.utts,
-            &hyps,
+            &runs,
             &norm,
             args.batch,
         )?;
@@ -122,19 +116,18 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
             println!("{out}");
         } else {
             println!("{} utterances of {name}", loaded.utts.len());
-            print_header();
-            print_score("hypotheses", &r.hypotheses);
-            if let Some(s) = &r.submodel {
-                print_score("submodel", s);
-            }
-            print_interval("hypotheses", r.ci95, r.verdict, loaded.utts.len());
+            print_runs(&args, &r, loaded.utts.len());
         }
         return Ok(ExitCode::SUCCESS);
     }
+    anyhow::ensure!(
+        args.submodel.len() <= 1,
+        "--submodel is given once, except with --hypotheses (runs to average)"
+    );
     let rec = ws.recognizer(args.full_context)?;
     let sub = args
         .submodel
-        .as_deref()
+        .first()
         .map(|id| {
             ws.submodel(id, &rec)
                 .with_context(|| format!("submodel {id}"))
@@ -159,6 +152,72 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// One run of another system's output: JSON lines {"id", "text"}.
+fn read_hypotheses(file: &std::path::Path) -> anyhow::Result<Hypotheses> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut hyps = Hypotheses::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", file.display(), n + 1))?;
+        let (Some(id), Some(t)) = (v["id"].as_str(), v["text"].as_str()) else {
+            anyhow::bail!(
+                "{} line {}: needs \"id\" and \"text\"",
+                file.display(),
+                n + 1
+            );
+        };
+        hyps.insert(id.to_string(), t.to_string());
+    }
+    Ok(hyps)
+}
+
+/// The other system's and the submodels' scores: each run when there are several, then the
+/// totals (their WER is the mean over runs) and the interval.
+fn print_runs(args: &Args, r: &HypothesesReport, utterances: usize) {
+    print_header();
+    let sides = [
+        (
+            "other",
+            "hypotheses",
+            &r.hypotheses_runs,
+            Some(&r.hypotheses),
+        ),
+        ("sub", "submodel", &r.submodel_runs, r.submodel.as_ref()),
+    ];
+    let names: [Vec<String>; 2] = [
+        args.hypotheses
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
+        args.submodel.clone(),
+    ];
+    for ((short, single, runs, total), names) in sides.into_iter().zip(names) {
+        for (i, (c, name)) in runs.iter().zip(names).enumerate() {
+            print_score(&format!("{short} {}", i + 1), c);
+            println!("           ({name})");
+        }
+        if let Some(total) = total {
+            let label = if runs.is_empty() {
+                single.to_string()
+            } else {
+                format!("{short} mean")
+            };
+            print_score(&label, total);
+        }
+    }
+    if !r.hypotheses_runs.is_empty() || !r.submodel_runs.is_empty() {
+        println!(
+            "(a mean row sums its runs, so its WER is their mean; the interval is of the means)"
+        );
+    }
+    print_interval("hypotheses", r.ci95, r.verdict, utterances);
 }
 
 fn print_header() {

@@ -10,6 +10,9 @@
 //!
 //! The verdict is [`Verdict::Better`] when the whole interval is above 0, [`Verdict::Worse`]
 //! when it is below 0, and [`Verdict::NoClearDifference`] when it touches or straddles 0.
+//! A system of several runs (training seeds, say) enters with its mean errors per utterance, so
+//! the interval is of the runs' mean WER; it resamples utterances only (the spread between runs
+//! is averaged, not resampled).
 //! The same seed always gives the same interval. An empty test set is an error
 //! ([`BootstrapError::Empty`]): there is nothing to resample.
 
@@ -26,13 +29,14 @@ pub const MIN_RESAMPLES: usize = 1000;
 /// Default seed (any fixed value; reports should state it).
 pub const DEFAULT_SEED: u64 = 0x00A7_7E57;
 
-/// One test utterance scored by both systems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One test utterance scored by both systems. Errors are fractional when a system is several
+/// runs (seeds) and its errors are their mean on the utterance.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PairedErrors {
     /// Word errors (sub + del + ins) of the base.
-    pub base: usize,
+    pub base: f64,
     /// Word errors of the submodel.
-    pub submodel: usize,
+    pub submodel: f64,
     /// Reference words of the utterance.
     pub words: usize,
 }
@@ -98,13 +102,13 @@ pub enum BootstrapError {
 
 /// Corpus WER difference base − submodel over `utts` with the crate's empty-reference rule.
 fn difference<'a>(utts: impl Iterator<Item = &'a PairedErrors>) -> f64 {
-    let (mut b, mut s, mut w) = (0usize, 0usize, 0usize);
+    let (mut b, mut s, mut w) = (0.0, 0.0, 0usize);
     for u in utts {
         b += u.base;
         s += u.submodel;
         w += u.words;
     }
-    (b as f64 - s as f64) / w.max(1) as f64
+    (b - s) / w.max(1) as f64
 }
 
 /// Paired bootstrap over `utts` (same utterances, both systems); see the module docs.
@@ -150,8 +154,8 @@ mod tests {
 
     fn utt(base: usize, submodel: usize, words: usize) -> PairedErrors {
         PairedErrors {
-            base,
-            submodel,
+            base: base as f64,
+            submodel: submodel as f64,
             words,
         }
     }
@@ -178,7 +182,11 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Better);
         let broken: Vec<_> = fixed
             .iter()
-            .map(|u| utt(u.submodel, u.base, u.words))
+            .map(|u| PairedErrors {
+                base: u.submodel,
+                submodel: u.base,
+                words: u.words,
+            })
             .collect();
         let w = run(&broken);
         assert_eq!(w.verdict, Verdict::Worse);
@@ -257,6 +265,23 @@ mod tests {
         let r = run(&[utt(2, 0, 0)]);
         assert_eq!(r.difference, 2.0);
         assert_eq!(r.ci95, [2.0, 2.0]);
+        assert_eq!(r.verdict, Verdict::Better);
+    }
+
+    #[test]
+    fn the_mean_errors_of_several_runs_give_the_difference_of_mean_wers() {
+        // Runs of 2 and 3 errors on each of ten 4-word utterances (mean 2.5) against a system
+        // with 1: mean WERs 0.625 and 0.25.
+        let utts: Vec<_> = (0..10)
+            .map(|_| PairedErrors {
+                base: 2.5,
+                submodel: 1.0,
+                words: 4,
+            })
+            .collect();
+        let r = run(&utts);
+        assert!((r.difference - 0.375).abs() < 1e-12, "{r:?}");
+        assert!((r.ci95[0] - 0.375).abs() < 1e-12 && (r.ci95[1] - 0.375).abs() < 1e-12);
         assert_eq!(r.verdict, Verdict::Better);
     }
 

@@ -153,74 +153,107 @@ fn three(a: (String, String, String)) -> [String; 3] {
     [a.0, a.1, a.2]
 }
 
-/// Another system's hypotheses scored on a test set, and — given a submodel — that submodel on the
-/// same utterances with the paired-bootstrap interval of `other − submodel` WER (above 0: the
-/// submodel makes fewer errors).
+/// Another system's hypotheses scored on a test set, and — given submodels — those submodels on
+/// the same utterances with the paired-bootstrap interval of `other − submodel` WER (above 0: the
+/// submodels make fewer errors). Either side may be several runs (seeds): its score then sums
+/// every run (so its WER is the runs' mean), each run is listed, and the interval is of the mean
+/// WERs (per utterance, each side's mean errors over its runs).
 #[derive(Debug, Clone, Serialize)]
 pub struct HypothesesReport {
     pub hypotheses: CorpusScore,
+    /// Each run's own score, when there are several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hypotheses_runs: Vec<CorpusScore>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub submodel: Option<CorpusScore>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub submodel_runs: Vec<CorpusScore>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ci95: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
 }
 
-/// Scores another system's hypotheses (`utterance id → text`) on `utts` with the same normaliser
-/// and corpus-level WER as every attune report (each utterance needs a hypothesis); with a
-/// submodel, transcribes the same utterances with it and bootstraps the paired difference.
+/// One run of another system: utterance id → its text.
+pub type Hypotheses = std::collections::HashMap<String, String>;
+
+/// Scores another system's runs of hypotheses on `utts` with the same normaliser and corpus-level
+/// WER as every attune report (each utterance needs a hypothesis in every run); with submodels,
+/// transcribes the same utterances with each and bootstraps the paired difference of the means.
 pub fn score_hypotheses(
-    with: Option<(&Recognizer, &Submodel)>,
+    with: Option<(&Recognizer, &[Submodel])>,
     utts: &[(Utterance, Vec<f32>)],
-    hyps: &std::collections::HashMap<String, String>,
+    runs: &[Hypotheses],
     norm: &Normalizer,
     batch: usize,
 ) -> Result<HypothesesReport> {
-    let other = utts
+    let other = runs
         .iter()
-        .map(|(u, _)| {
-            let h = hyps.get(&u.id).ok_or_else(|| {
-                WorkflowError::Invalid(format!("no hypothesis for utterance {}", u.id))
-            })?;
-            Ok(score(&u.text, h, norm))
+        .map(|hyps| {
+            utts.iter()
+                .map(|(u, _)| {
+                    let h = hyps.get(&u.id).ok_or_else(|| {
+                        WorkflowError::Invalid(format!("no hypothesis for utterance {}", u.id))
+                    })?;
+                    Ok(score(&u.text, h, norm))
+                })
+                .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;
     let mut report = HypothesesReport {
-        hypotheses: corpus(&other),
+        hypotheses: corpus(other.iter().flatten()),
+        hypotheses_runs: each_run(&other),
         submodel: None,
+        submodel_runs: Vec::new(),
         ci95: None,
         verdict: None,
     };
-    let Some((rec, sub)) = with else {
+    let Some((rec, subs)) = with.filter(|(_, subs)| !subs.is_empty()) else {
         return Ok(report);
     };
     let audios: Vec<&[f32]> = utts.iter().map(|(_, a)| a.as_slice()).collect();
-    let mine: Vec<UtteranceScore> = rec
-        .transcribe(&audios, Some(sub), batch)?
+    let mine = subs
         .iter()
-        .zip(utts)
-        .map(|(t, (u, _))| score(&u.text, &t.text, norm))
-        .collect();
+        .map(|sub| {
+            Ok(rec
+                .transcribe(&audios, Some(sub), batch)?
+                .iter()
+                .zip(utts)
+                .map(|(t, (u, _))| score(&u.text, &t.text, norm))
+                .collect())
+        })
+        .collect::<Result<Vec<Vec<_>>>>()?;
     let interval = paired(&other, &mine);
-    report.submodel = Some(corpus(&mine));
+    report.submodel = Some(corpus(mine.iter().flatten()));
+    report.submodel_runs = each_run(&mine);
     report.ci95 = interval.as_ref().map(|i| i.ci95);
     report.verdict = interval.map(|i| i.verdict);
     Ok(report)
 }
 
-/// Paired bootstrap of `reference − candidate` corpus WER over the same utterances.
+/// Each run's corpus score, or none for a single run (its score is the total).
+fn each_run(runs: &[Vec<UtteranceScore>]) -> Vec<CorpusScore> {
+    if runs.len() < 2 {
+        return Vec::new();
+    }
+    runs.iter().map(corpus).collect()
+}
+
+/// Paired bootstrap of `reference − candidate` corpus WER over the same utterances; a side of
+/// several runs enters with its mean errors per utterance.
 fn paired(
-    reference: &[UtteranceScore],
-    candidate: &[UtteranceScore],
+    reference: &[Vec<UtteranceScore>],
+    candidate: &[Vec<UtteranceScore>],
 ) -> Option<crate::eval::PairedBootstrap> {
-    let pairs: Vec<PairedErrors> = reference
-        .iter()
-        .zip(candidate)
-        .map(|(b, s)| PairedErrors {
-            base: b.words.errors(),
-            submodel: s.words.errors(),
-            words: b.words.words,
+    let mean = |runs: &[Vec<UtteranceScore>], i: usize| {
+        runs.iter().map(|r| r[i].words.errors() as f64).sum::<f64>() / runs.len() as f64
+    };
+    candidate.first()?;
+    let pairs: Vec<PairedErrors> = (0..reference.first()?.len())
+        .map(|i| PairedErrors {
+            base: mean(reference, i),
+            submodel: mean(candidate, i),
+            words: reference[0][i].words.words,
         })
         .collect();
     paired_bootstrap(&pairs, BootstrapConfig::default()).ok()
@@ -284,9 +317,12 @@ pub fn evaluate(
             }
         })
         .collect();
-    let interval = sub_scores
-        .as_ref()
-        .and_then(|subs| paired(&base_scores, subs));
+    let interval = sub_scores.as_ref().and_then(|subs| {
+        paired(
+            std::slice::from_ref(&base_scores),
+            std::slice::from_ref(subs),
+        )
+    });
     Ok(Report {
         base: corpus(&base_scores),
         stock,
