@@ -2,7 +2,9 @@
 //! speakers into a scratch home, personalizes each with the default recipe in its own
 //! `attune train` process (so its wall time and peak memory are the whole job's: data
 //! preparation, training, dev evaluation and the test report), and prints test-part figures:
-//! base, stock, submodel, the 95 % interval of the difference, the verdict, ordinary speech.
+//! base, stock, submodel, the 95 % interval of the difference, the verdict, ordinary speech;
+//! with `--seeds`, once per seed and the mean; with `--against`, another system's runs beside
+//! the speaker's submodels.
 
 use std::path::PathBuf;
 use std::process::{Command as Process, ExitCode};
@@ -29,14 +31,20 @@ pub struct Args {
     /// Keep the scratch home here instead of a temporary folder
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
-    /// One JSON object per speaker (the train result plus process_seconds)
+    /// One JSON object per run (the train result plus process_seconds, and seed with --seeds); a
+    /// speaker's last run carries "against", scored over all its runs
     #[arg(long)]
     json: bool,
+    /// Training seeds: each speaker is personalized once per seed (`--seed N`) and the table
+    /// gives each run and their mean [default: the recipe's seed, one run]
+    #[arg(long, value_delimiter = ',', value_name = "N,N,…")]
+    seeds: Vec<u64>,
     /// Another system's test-part hypotheses per speaker, JSON lines {"id", "text"}, as a path
-    /// with `{speaker}` in it (e.g. what scripts/peft_baseline.py writes): each is scored beside
-    /// the submodel with the 95 % interval of (other − submodel) WER
+    /// with `{speaker}` in it (e.g. what scripts/peft_baseline.py writes): scored beside the
+    /// speaker's submodels with the 95 % interval of (other − submodel) WER. Repeat it for
+    /// several runs of the other system (e.g. its seeds): the interval is then of the means
     #[arg(long, value_name = "PATTERN")]
-    against: Option<String>,
+    against: Vec<String>,
 }
 
 fn fmt(v: &Value) -> String {
@@ -65,46 +73,53 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         .map(|s| s.id)
         .collect();
     let exe = std::env::current_exe().context("locating the attune binary")?;
+    let seeds: Vec<Option<u64>> = if args.seeds.is_empty() {
+        vec![None]
+    } else {
+        args.seeds.iter().copied().map(Some).collect()
+    };
     let mut rows = Vec::new();
     for id in &ids {
-        let mut cmd = Process::new(&exe);
-        cmd.arg("--home").arg(&root);
-        if let Some(b) = &ws.base {
-            cmd.arg("--base").arg(b);
+        let mut runs = Vec::new();
+        for seed in &seeds {
+            let mut cmd = Process::new(&exe);
+            cmd.arg("--home").arg(&root);
+            if let Some(b) = &ws.base {
+                cmd.arg("--base").arg(b);
+            }
+            cmd.args(["train", "--speaker", id, "--json"]);
+            if let Some(seed) = seed {
+                cmd.args(["--seed", &seed.to_string()]);
+            }
+            cmd.args(args.train_args.split_whitespace());
+            let mut row = train(cmd, id)?;
+            if let Some(seed) = seed {
+                row["seed"] = (*seed).into();
+            }
+            runs.push(row);
         }
-        cmd.args(["train", "--speaker", id, "--json"]);
-        cmd.args(args.train_args.split_whitespace());
-        let t = Instant::now();
-        let out = cmd.output().context("running attune train")?;
-        let wall = t.elapsed().as_secs_f64();
-        anyhow::ensure!(
-            out.status.success(),
-            "attune train --speaker {id} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let last: Value = stdout
-            .lines()
-            .rev()
-            .find_map(|l| {
-                serde_json::from_str::<Value>(l)
-                    .ok()
-                    .filter(|v| v.get("submodel").is_some())
-            })
-            .context("attune train printed no result line")?;
-        let mut row = last;
-        row["process_seconds"] = wall.into();
-        if let Some(pattern) = &args.against {
-            row["against"] = against(&exe, &root, id, &row, &pattern.replace("{speaker}", id))?;
+        if !args.against.is_empty() {
+            let patterns: Vec<String> = args
+                .against
+                .iter()
+                .map(|p| p.replace("{speaker}", id))
+                .collect();
+            let a = against(&exe, &root, id, &runs, &patterns)?;
+            if let Some(last) = runs.last_mut() {
+                last["against"] = a;
+            }
         }
         if args.json {
-            println!("{row}");
+            runs.iter().for_each(|r| println!("{r}"));
         }
-        rows.push(row);
+        rows.extend(runs);
     }
     if !args.json {
         print_table(&rows);
-        if args.against.is_some() {
+        if seeds.len() > 1 {
+            print_means(&rows);
+        }
+        if !args.against.is_empty() {
             print_against(&rows);
         }
     }
@@ -114,46 +129,114 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `attune eval --hypotheses FILE --submodel S`: the other system's and the submodel's scores on
-/// the speaker's test part, with the paired interval.
+/// Runs one `attune train` and returns its result line with the process's wall time.
+fn train(mut cmd: Process, id: &str) -> anyhow::Result<Value> {
+    let t = Instant::now();
+    let out = cmd.output().context("running attune train")?;
+    let wall = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        out.status.success(),
+        "attune train --speaker {id} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut row: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v.get("submodel").is_some())
+        })
+        .context("attune train printed no result line")?;
+    row["process_seconds"] = wall.into();
+    Ok(row)
+}
+
+/// `attune eval --hypotheses F… --submodel S…`: the other system's runs and the speaker's
+/// submodels on its test part, with the paired interval of the means.
 fn against(
     exe: &std::path::Path,
     root: &std::path::Path,
     id: &str,
-    row: &Value,
-    file: &str,
+    runs: &[Value],
+    files: &[String],
 ) -> anyhow::Result<Value> {
-    let sub = row["submodel"]
-        .as_str()
-        .context("the result names no submodel")?;
-    let out = Process::new(exe)
-        .arg("--home")
+    let mut cmd = Process::new(exe);
+    cmd.arg("--home")
         .arg(root)
-        .args(["eval", "--json", "--speaker", id, "--submodel", sub])
-        .args(["--hypotheses", file])
-        .output()
-        .context("running attune eval")?;
+        .args(["eval", "--json", "--speaker", id]);
+    for run in runs {
+        let sub = run["submodel"]
+            .as_str()
+            .context("the result names no submodel")?;
+        cmd.args(["--submodel", sub]);
+    }
+    for file in files {
+        cmd.args(["--hypotheses", file]);
+    }
+    let out = cmd.output().context("running attune eval")?;
     anyhow::ensure!(
         out.status.success(),
-        "attune eval --hypotheses {file} failed: {}",
+        "attune eval --hypotheses {} failed: {}",
+        files.join(" --hypotheses "),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).context("attune eval printed no JSON")
 }
 
+/// Per speaker: each seed's test WER and their mean.
+fn print_means(rows: &[Value]) {
+    println!();
+    println!("| speaker | seeds | test WER per seed | mean |");
+    println!("|---|---|---|---|");
+    let mut i = 0;
+    while i < rows.len() {
+        let speaker = &rows[i]["speaker"];
+        let n = rows[i..]
+            .iter()
+            .take_while(|r| &r["speaker"] == speaker)
+            .count();
+        let wers: Vec<f64> = rows[i..i + n]
+            .iter()
+            .filter_map(|r| r["wer"].as_f64())
+            .collect();
+        let seeds: Vec<String> = rows[i..i + n]
+            .iter()
+            .map(|r| r["seed"].to_string())
+            .collect();
+        println!(
+            "| {} | {} | {} | {:.3} |",
+            speaker.as_str().unwrap_or("?"),
+            seeds.join(", "),
+            wers.iter()
+                .map(|w| format!("{w:.3}"))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            wers.iter().sum::<f64>() / wers.len().max(1) as f64,
+        );
+        i += n;
+    }
+}
+
 fn print_against(rows: &[Value]) {
     println!();
-    println!("| speaker | other | submodel | other − sub, 95 % CI | submodel is |");
-    println!("|---|---|---|---|---|");
-    for r in rows {
+    println!(
+        "| speaker | other runs | other | submodels | submodel | other − sub, 95 % CI | submodel is |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in rows.iter().filter(|r| r["against"].is_object()) {
         let a = &r["against"];
         let ci = a["ci95"].as_array().map_or("n/a".into(), |c| {
             format!("[{}, {}]", fmt(&c[0]), fmt(&c[1]))
         });
+        let runs = |key: &str| a[key].as_array().map_or(1, Vec::len);
         println!(
-            "| {} | {} | {} | {ci} | {} |",
+            "| {} | {} | {} | {} | {} | {ci} | {} |",
             r["speaker"].as_str().unwrap_or("?"),
+            runs("hypotheses_runs"),
             fmt(&a["hypotheses"]["wer"]),
+            runs("submodel_runs"),
             fmt(&a["submodel"]["wer"]),
             a["verdict"].as_str().unwrap_or("n/a"),
         );
