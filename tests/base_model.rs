@@ -1,6 +1,9 @@
 //! The shipped base on real audio: tokenizer round trip, corpus WER on the real clips, the
 //! decoder's guards (silence, very short and over-30 s audio), and the CLI's per-file errors.
 
+mod base_common;
+use base_common::shipped_base;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -243,9 +246,4 @@ fn eval_json_has_the_documented_shape_and_flags_bad_items() {
         );
     }
     assert_eq!(r["base"]["words"], 9); // "Go forward ten meters." + "Go somewhere and do something."
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

@@ -3,6 +3,9 @@
 //! safetensors parse back (attune's own readers) to the same tensors at each precision; residual
 //! submodels are refused with the way to an exportable one, and nothing is written.
 
+mod base_common;
+use base_common::shipped_base;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -408,9 +411,4 @@ fn residual_submodels_are_refused_for_merged_formats_with_the_way_out() {
     let file = s.out.join("bob.safetensors");
     run_export(&s.ws, &Request::new(&s.id, &file, Format::File)).unwrap();
     assert!(file.is_file());
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

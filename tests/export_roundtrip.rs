@@ -4,6 +4,9 @@
 //! base + submodel does — token for token (both in f32: int8 inference would quantize the merged
 //! matrices, a different rounding than the base's, so it is not a test of the export).
 
+mod base_common;
+use base_common::shipped_base;
+
 use std::path::{Path, PathBuf};
 
 use attune::dataset::load_set;
@@ -106,9 +109,4 @@ fn merged_exports_reimported_transcribe_like_base_plus_submodel() {
         }
         eprintln!("{format}: all {} transcripts token-identical", merged.len());
     }
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

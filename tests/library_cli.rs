@@ -2,6 +2,9 @@
 //! binary: list/show/export/import/rm with clear refusals, PEFT export, and a mixed-speaker
 //! manifest where each speaker gets its newest submodel.
 
+mod base_common;
+use base_common::shipped_base;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -160,9 +163,4 @@ fn manifest_transcription_uses_each_speakers_newest_submodel() {
         rows.iter().all(|r| !r["text"].as_str().unwrap().is_empty()),
         "{out}"
     );
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

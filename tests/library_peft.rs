@@ -2,6 +2,9 @@
 //! (checked against the shipped base's own HF parameter names), values are our A/B transposed,
 //! and residual and hybrid submodels are refused with a clear error.
 
+mod base_common;
+use base_common::shipped_base;
+
 use std::collections::BTreeSet;
 
 use attune::model::Whisper;
@@ -129,9 +132,4 @@ fn residual_and_hybrid_submodels_have_no_peft_form() {
         attune::export::Format::for_kind(Kind::Hybrid),
         vec![attune::export::Format::File]
     );
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

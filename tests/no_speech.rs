@@ -2,6 +2,9 @@
 //! tone, a WAV with a nonsense sample rate) and on the real clips: no-speech segments yield no
 //! text, speech is untouched, and one loaded base decodes at either encoder context per call.
 
+mod base_common;
+use base_common::shipped_base;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -239,9 +242,4 @@ fn a_wav_declaring_1_hz_is_refused_with_its_name() {
     }
     w.finalize().unwrap();
     assert_eq!(attune::audio::read_wav(&ok).unwrap().len(), 16_000);
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

@@ -2,6 +2,9 @@
 //! gets the same tokens as when transcribed alone with its own submodel (or the base), and the
 //! perturbed submodels really change some outputs.
 
+mod base_common;
+use base_common::shipped_base;
+
 use std::path::{Path, PathBuf};
 
 use attune::library;
@@ -158,9 +161,4 @@ fn an_embedding_submodel_and_base_rows_share_a_batch() {
         let alone = rec.transcribe(&[a], sub.as_deref(), 1).unwrap().remove(0);
         assert_eq!(batched[i].tokens, alone.tokens, "row {i}");
     }
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

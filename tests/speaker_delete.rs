@@ -1,6 +1,9 @@
 //! Deleting a person is complete: recordings, library submodels, interrupted jobs' checkpoints
 //! and the speaker's row in every embedding space go; other speakers' data stays.
 
+mod base_common;
+use base_common::shipped_base;
+
 use attune::model::WhisperConfig;
 use attune::serve::synthetic;
 use attune::store::Home;
@@ -88,9 +91,4 @@ fn deleting_a_speaker_removes_everything_of_theirs() {
         0,
         "the trash is emptied"
     );
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

@@ -1,6 +1,9 @@
 //! End to end (tmux): the Library screen's `x` on a LoRA submodel lists every format, exports it
 //! merged for faster-whisper (ct2) to a typed folder off the UI thread, and reports the result.
 
+mod base_common;
+use base_common::shipped_base;
+
 mod tui_common;
 
 use attune::library;
@@ -66,9 +69,4 @@ fn x_exports_a_lora_submodel_merged_for_faster_whisper() {
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }

@@ -2,6 +2,9 @@
 //! and App (drawing into a TestBackend) while a real training job computes, each answered by a
 //! frame well within 100 ms at the 95th percentile. (`attune bench tui` prints the figures.)
 
+mod base_common;
+use base_common::shipped_base;
+
 use attune::store::Home;
 use attune::tui::bench::{key_latency, seed_speaker};
 use attune::workflow::Workspace;
@@ -22,9 +25,4 @@ fn keys_are_answered_quickly_while_a_training_job_runs() {
     assert_eq!(l.samples_ms.len(), 40);
     assert!(l.steps_seen >= 1, "the keys were pressed while steps ran");
     assert!(l.quantile(0.95) < 100.0, "p95 {:.1} ms", l.quantile(0.95));
-}
-
-/// The shipped base in the source tree (tests may read it; the binary carries its own copy).
-fn shipped_base() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/base/tiny.en")
 }
