@@ -190,24 +190,12 @@ fn print_means(rows: &[Value]) {
     println!();
     println!("| speaker | seeds | test WER per seed | mean |");
     println!("|---|---|---|---|");
-    let mut i = 0;
-    while i < rows.len() {
-        let speaker = &rows[i]["speaker"];
-        let n = rows[i..]
-            .iter()
-            .take_while(|r| &r["speaker"] == speaker)
-            .count();
-        let wers: Vec<f64> = rows[i..i + n]
-            .iter()
-            .filter_map(|r| r["wer"].as_f64())
-            .collect();
-        let seeds: Vec<String> = rows[i..i + n]
-            .iter()
-            .map(|r| r["seed"].to_string())
-            .collect();
+    for runs in rows.chunk_by(|a, b| a["speaker"] == b["speaker"]) {
+        let wers: Vec<f64> = runs.iter().filter_map(|r| r["wer"].as_f64()).collect();
+        let seeds: Vec<String> = runs.iter().map(|r| r["seed"].to_string()).collect();
         println!(
             "| {} | {} | {} | {:.3} |",
-            speaker.as_str().unwrap_or("?"),
+            runs[0]["speaker"].as_str().unwrap_or("?"),
             seeds.join(", "),
             wers.iter()
                 .map(|w| format!("{w:.3}"))
@@ -215,7 +203,6 @@ fn print_means(rows: &[Value]) {
                 .join(" / "),
             wers.iter().sum::<f64>() / wers.len().max(1) as f64,
         );
-        i += n;
     }
 }
 

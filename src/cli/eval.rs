@@ -182,42 +182,54 @@ fn read_hypotheses(file: &std::path::Path) -> anyhow::Result<Hypotheses> {
 /// totals (their WER is the mean over runs) and the interval.
 fn print_runs(args: &Args, r: &HypothesesReport, utterances: usize) {
     print_header();
-    let sides = [
-        (
-            "other",
-            "hypotheses",
-            &r.hypotheses_runs,
-            Some(&r.hypotheses),
-        ),
-        ("sub", "submodel", &r.submodel_runs, r.submodel.as_ref()),
-    ];
-    let names: [Vec<String>; 2] = [
-        args.hypotheses
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect(),
-        args.submodel.clone(),
-    ];
-    for ((short, single, runs, total), names) in sides.into_iter().zip(names) {
-        for (i, (c, name)) in runs.iter().zip(names).enumerate() {
-            print_score(&format!("{short} {}", i + 1), c);
-            println!("           ({name})");
-        }
-        if let Some(total) = total {
-            let label = if runs.is_empty() {
-                single.to_string()
-            } else {
-                format!("{short} mean")
-            };
-            print_score(&label, total);
-        }
-    }
+    let files: Vec<String> = args
+        .hypotheses
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    print_side(
+        "other",
+        "hypotheses",
+        &r.hypotheses_runs,
+        &files,
+        Some(&r.hypotheses),
+    );
+    print_side(
+        "sub",
+        "submodel",
+        &r.submodel_runs,
+        &args.submodel,
+        r.submodel.as_ref(),
+    );
     if !r.hypotheses_runs.is_empty() || !r.submodel_runs.is_empty() {
         println!(
             "(a mean row sums its runs, so its WER is their mean; the interval is of the means)"
         );
     }
     print_interval("hypotheses", r.ci95, r.verdict, utterances);
+}
+
+/// One side's runs (`short 1`, `short 2`, … with what each is) and its total: `short mean` after
+/// several runs, `single` for one.
+fn print_side(
+    short: &str,
+    single: &str,
+    runs: &[CorpusScore],
+    names: &[String],
+    total: Option<&CorpusScore>,
+) {
+    for (i, (c, name)) in runs.iter().zip(names).enumerate() {
+        print_score(&format!("{short} {}", i + 1), c);
+        println!("           ({name})");
+    }
+    if let Some(total) = total {
+        let label = if runs.is_empty() {
+            single.to_string()
+        } else {
+            format!("{short} mean")
+        };
+        print_score(&label, total);
+    }
 }
 
 fn print_header() {
