@@ -2,14 +2,15 @@
 //! for its base (and is refused for another), holds none of the sample speakers, an instant fit
 //! changes only the embedding (the space file is untouched and the adapter is exactly what the
 //! space generates from it), a refine starts from the instant submodel's adapter, and the
-//! default recipe (a fused job too) starts from each speaker's instant fit on its own.
+//! default recipe (a fused job too) starts from each speaker's instant fit on its own, as does a
+//! hybrid's residual part (its decoder LoRA fresh).
 
 use std::sync::atomic::AtomicBool;
 
 use attune::library;
 use attune::submodel::space::{EMBEDDING, Space, generate};
 use attune::submodel::{AdapterTable, Kind, SubmodelError};
-use attune::train::{START_FIT_BATCH, START_FIT_STEPS, TrainEvent};
+use attune::train::{DEFAULT_RANK, START_FIT_BATCH, START_FIT_STEPS, TrainEvent};
 use attune::workflow::Workspace;
 use attune::workflow::enroll::add_samples;
 use attune::workflow::personalize::{self, Plan, Request};
@@ -186,6 +187,62 @@ fn an_instant_fit_changes_only_the_embedding_and_a_refine_starts_from_it() {
     assert!(
         max_diff(&tremor.table, &started.table) > 1e-3,
         "one start for both"
+    );
+
+    // A hybrid (since its recipe 4) starts the same way: its residual part is each speaker's
+    // fit, its decoder LoRA exactly as fresh as a job from zero makes it (its output half zero,
+    // so the start computes what the fit does); a refine of the instant submodel likewise.
+    let mut hybrid = default.clone();
+    hybrid.plan = Plan::Adapters {
+        kind: Kind::Hybrid,
+        rank: DEFAULT_RANK,
+    };
+    let mut zero = hybrid.clone();
+    zero.overrides.from_zero = true;
+    let mut refine_hybrid = hybrid.clone();
+    refine_hybrid.speakers = vec!["control".into()];
+    refine_hybrid.start = Some(instant_id.clone());
+    let [hybrid, zero, refined] = [hybrid, zero, refine_hybrid].map(|req| {
+        let out = personalize::run(&ws, &rec, &req, false, &mut quiet, &never).unwrap();
+        ws.submodel(&out.saved[0].submodel, &rec).unwrap()
+    });
+    assert_eq!(hybrid.meta.spec.kind, Kind::Hybrid);
+    assert_eq!(hybrid.meta.hyper["instant_start"], SHIPPED_NAME);
+    let recipe = hybrid.meta.hyper["recipe"].as_str().unwrap();
+    assert_eq!(recipe, "hybrid-4, max steps 0");
+    assert!(zero.table.is_identity().unwrap(), "from zero is the base");
+    let (lora, residual): (Vec<_>, Vec<_>) = hybrid
+        .table
+        .tensors
+        .keys()
+        .cloned()
+        .partition(|k| !k.starts_with("res."));
+    assert!(!lora.is_empty() && !residual.is_empty(), "{residual:?}");
+    let part = |t: &AdapterTable, names: &[String]| AdapterTable {
+        spec: t.spec.clone(),
+        speakers: t.speakers,
+        tensors: names
+            .iter()
+            .map(|k| (k.clone(), t.tensors[k].clone()))
+            .collect(),
+    };
+    for h in [&hybrid, &refined] {
+        assert_eq!(
+            max_diff(&part(&h.table, &lora), &part(&zero.table, &lora)),
+            0.0
+        );
+    }
+    assert_eq!(
+        max_diff(&part(&hybrid.table, &residual), &started.table),
+        0.0,
+        "the hybrid's residual part is the residual job's start"
+    );
+    assert_eq!(
+        max_diff(
+            &part(&refined.table, &residual),
+            &without_embedding(&instant.table)
+        ),
+        0.0
     );
 
     // Another speaker's submodel cannot start tremor's job; nothing is added.

@@ -27,7 +27,7 @@ pub struct Args {
     /// Bottleneck (residual, hybrid) or rank (LoRA); a hybrid's decoder LoRA has rank 8
     #[arg(long, default_value_t = DEFAULT_RANK)]
     rank: usize,
-    /// Step budget (the residual default since recipe 6: 180; the other kinds: 120)
+    /// Step budget (the residual recipe since 6, hybrid since 4: 180; LoRA: 120)
     #[arg(long, value_name = "N")]
     max_steps: Option<u64>,
     /// Examples per speaker per step
@@ -44,14 +44,14 @@ pub struct Args {
     #[arg(long)]
     patience: Option<usize>,
     /// Speed perturbation: each training utterance also resampled by these factors
-    /// (comma-separated, each in 0.5–2; the residual default since recipe 5: 0.9,1.1)
+    /// (comma-separated, each in 0.5–2; residual since recipe 5, hybrid since 4: 0.9,1.1)
     #[arg(long, value_delimiter = ',', value_name = "FACTORS")]
     speed: Vec<f64>,
     /// Train on the recorded speed only (no speed perturbation; recipe 4 for the residual kind)
     #[arg(long, conflicts_with = "speed")]
     no_speed: bool,
-    /// Weight averaging: keep the mean of the adapters evaluated from step STEP on (the residual
-    /// default: half the step budget; the other kinds keep the one with the best dev WER)
+    /// Weight averaging: keep the mean of the adapters evaluated from step STEP on (residual and
+    /// hybrid: half the step budget; LoRA keeps the one with the best dev WER)
     #[arg(long, value_name = "STEP")]
     average_from: Option<u64>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint
@@ -72,9 +72,9 @@ pub struct Args {
     /// start
     #[arg(long, value_name = "ID")]
     refine: Option<String>,
-    /// Train the residual adapter from fresh weights. By default (since recipe 4) it starts from the
-    /// speaker's instant submodel, fitted in the shipped space on the first 10 training
-    /// utterances (seconds)
+    /// Train the residual adapter (a hybrid's residual part) from fresh weights. By default (since
+    /// residual recipe 4, hybrid 4) it starts from the speaker's instant submodel, fitted in the
+    /// shipped space on the first 10 training utterances (seconds)
     #[arg(long, conflicts_with_all = ["refine", "from_space", "embedding_space"])]
     from_zero: bool,
     /// The enrollment-sufficiency curve of --speaker: an instant submodel from 10 utterances
@@ -389,14 +389,15 @@ mod tests {
             .take(3)
             .collect::<Vec<_>>()
             .join(" ");
-        let residual = recipe_max_steps(Kind::Residual);
-        let others = [Kind::Hybrid, Kind::Lora].map(recipe_max_steps);
-        assert!(others.iter().all(|&n| n == others[0]), "{others:?}");
+        let [residual, hybrid, lora] =
+            [Kind::Residual, Kind::Hybrid, Kind::Lora].map(recipe_max_steps);
+        assert_eq!(residual, hybrid);
         assert!(
             line.contains(&format!(
-                "recipe {}: {residual};",
-                crate::train::RESIDUAL_RECIPE_VERSION
-            )) && line.contains(&format!("the other kinds: {})", others[0])),
+                "recipe since {}, hybrid since {}: {residual};",
+                crate::train::RESIDUAL_RECIPE_VERSION,
+                crate::train::HYBRID_RECIPE_VERSION
+            )) && line.contains(&format!("LoRA: {lora})")),
             "{line}"
         );
     }

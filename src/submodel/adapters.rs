@@ -80,15 +80,15 @@ pub fn tensor_shapes(spec: &Spec, cfg: &WhisperConfig) -> Vec<(String, Vec<usize
     residual.chain(lora).collect()
 }
 
-/// Fresh values for one tensor: the half that reads the input is random (uniform with
-/// fan-in scaling), the half that writes the output is zero, LN scales are one — so a fresh
-/// submodel computes exactly the base.
 /// Whether a tensor is in an adapter's output half (residual `up` and `up_b`, LoRA `B`): zero in
 /// a fresh adapter, which then computes exactly the base.
 pub fn is_output_half(name: &str) -> bool {
     name.ends_with(".up") || name.ends_with(".up_b") || name.ends_with(".b")
 }
 
+/// Fresh values for one tensor: the half that reads the input is random (uniform with
+/// fan-in scaling), the half that writes the output is zero, LN scales are one — so a fresh
+/// submodel computes exactly the base.
 fn init_values(name: &str, shape: &[usize], rng: &mut Rng) -> Vec<f32> {
     let n: usize = shape.iter().product();
     if name.ends_with(".ln_w") {

@@ -50,6 +50,23 @@ pub fn speaker_seed(seed: u64, id: &str) -> u64 {
     })
 }
 
+/// Fresh (identity) adapters of `cfg.spec`, one row per speaker, each seeded by
+/// [`speaker_seed`]: a job's start when nothing else is given.
+pub fn fresh(
+    rec: &Recognizer,
+    cfg: &TrainConfig,
+    ids: &[&str],
+) -> candle_core::Result<AdapterTable> {
+    let rows = ids
+        .iter()
+        .map(|id| {
+            let seed = speaker_seed(cfg.seed, id);
+            AdapterTable::init(&cfg.spec, &rec.model.config, 1, seed, rec.model.device())
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    AdapterTable::stack(&rows.iter().collect::<Vec<_>>())
+}
+
 /// Corpus WER on (audio, text) pairs of the base (`None`) or of one row of an adapter table.
 pub fn set_wer(
     rec: &Recognizer,
@@ -100,11 +117,8 @@ pub fn run(
     let mut params = match params {
         Some(p) => p,
         None => {
-            let rows = seeds
-                .iter()
-                .map(|&s| AdapterTable::init(&cfg.spec, wcfg, 1, s, &dev))
-                .collect::<candle_core::Result<Vec<_>>>()?;
-            Params::Table(AdapterTable::stack(&rows.iter().collect::<Vec<_>>())?)
+            let ids: Vec<&str> = speakers.iter().map(|s| s.id.as_str()).collect();
+            Params::Table(fresh(rec, cfg, &ids)?)
         }
     };
     let row_vars = params.row_vars()?;

@@ -24,15 +24,19 @@ pub const DEFAULT_KIND: Kind = Kind::Residual;
 pub const DEFAULT_RANK: usize = 32;
 pub const DEFAULT_MAX_STEPS: u64 = recipe_max_steps(DEFAULT_KIND);
 
+/// Whether `kind` trains by the residual recipe: residual adapters, and (since hybrid recipe 4)
+/// the hybrid's residual part plus its decoder LoRA: the instant start, speed perturbation, the
+/// step budget and weight averaging.
+pub const fn residual_recipe(kind: Kind) -> bool {
+    matches!(kind, Kind::Residual | Kind::Hybrid)
+}
+
 /// A kind's step budget. The residual recipe runs 180 since recipe 6: with speed perturbation
 /// (three times the utterances) its validation speakers' mean test WER was 0.282 after 180 steps
 /// against 0.329 after 120 (README, "Choosing the default"); the other kinds keep the 120 their
 /// recipes were chosen with.
 pub const fn recipe_max_steps(kind: Kind) -> u64 {
-    match kind {
-        Kind::Residual => 180,
-        _ => 120,
-    }
+    if residual_recipe(kind) { 180 } else { 120 }
 }
 
 /// The residual recipe's speed perturbation (since recipe 5): each training utterance also at
@@ -110,15 +114,15 @@ impl TrainConfig {
                 freq_masks: 2,
                 max_freq: 8,
             },
-            speeds: match kind {
-                Kind::Residual => DEFAULT_SPEEDS.to_vec(),
-                _ => Vec::new(),
+            speeds: match residual_recipe(kind) {
+                true => DEFAULT_SPEEDS.to_vec(),
+                false => Vec::new(),
             },
             // Recipe 3 (residual): the mean of the adapters evaluated over the second half of
             // the budget instead of the single best one: 0.190 against 0.194 mean dev WER over the
             // five sample speakers on one trajectory (README, "Choosing the default"), and its
             // dev figure is one evaluation, not the best of thirteen.
-            average_from: (kind == Kind::Residual).then_some(recipe_max_steps(kind) / 2),
+            average_from: residual_recipe(kind).then_some(recipe_max_steps(kind) / 2),
             generator_lr: None,
             instant_start: None,
             space: None,
@@ -188,10 +192,16 @@ pub const RECIPE_VERSION: u32 = 3;
 /// ([`recipe_max_steps`]), averaging from step 90.
 pub const RESIDUAL_RECIPE_VERSION: u32 = 6;
 
+/// The hybrid recipe's own version since 4: the residual recipe (6) for its residual part,
+/// which starts from the instant fit, with its decoder LoRA fresh; 3 and before: the other
+/// kinds' recipe (fresh adapters, 120 steps, no speed perturbation).
+pub const HYBRID_RECIPE_VERSION: u32 = 4;
+
 /// The version of `kind`'s recipe.
 pub fn recipe_version(kind: Kind) -> u32 {
     match kind {
         Kind::Residual => RESIDUAL_RECIPE_VERSION,
+        Kind::Hybrid => HYBRID_RECIPE_VERSION,
         _ => RECIPE_VERSION,
     }
 }

@@ -295,7 +295,7 @@ fn cycling_the_kind_moves_a_recipe_budget_but_keeps_a_chosen_one() {
     assert_eq!(
         seen,
         [
-            (Kind::Hybrid, 120),
+            (Kind::Hybrid, 180),
             (Kind::Lora, 120),
             (Kind::Residual, 180)
         ]

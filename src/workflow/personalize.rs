@@ -21,7 +21,9 @@ use crate::store::speakers::SpeakerStore;
 use crate::submodel::file::{FORMAT_VERSION, GenericWer, Metrics, TEST_PROTOCOL};
 use crate::submodel::{Kind, Submodel, SubmodelMeta};
 use crate::train::prepare::{SpeakerSet, prepare};
-use crate::train::{DEFAULT_KIND, DEFAULT_RANK, Outcome, TrainConfig, TrainEvent, job, space_job};
+use crate::train::{
+    DEFAULT_KIND, DEFAULT_RANK, Outcome, TrainConfig, TrainEvent, job, residual_recipe, space_job,
+};
 use crate::util::atomic::write_atomic;
 
 /// What a job trains.
@@ -120,9 +122,10 @@ impl Request {
         let mut c = match &self.plan {
             Plan::Adapters { kind, rank } => {
                 let mut c = TrainConfig::recipe(*kind, *rank);
-                // Recipe 4: a residual adapter starts from the speaker's instant submodel in the
-                // shipped space (whose adapters are r32), unless it refines a stored one.
-                if *kind == Kind::Residual && self.start.is_none() {
+                // Recipe 4: a residual adapter (and since hybrid recipe 4 a hybrid's residual
+                // part) starts from the speaker's instant submodel in the shipped space (whose
+                // adapters are r32), unless it refines a stored one.
+                if residual_recipe(*kind) && self.start.is_none() {
                     if *rank == DEFAULT_RANK && !self.overrides.from_zero {
                         c.instant_start = Some(spaces::SHIPPED_NAME.into());
                     } else {

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::enroll::split::{Split, split_for};
-use crate::train::{RECIPE_VERSION, RESIDUAL_RECIPE_VERSION};
+use crate::train::{HYBRID_RECIPE_VERSION, RECIPE_VERSION, RESIDUAL_RECIPE_VERSION};
 
 /// By construction: what a job trains and selects on never includes a test phrase, and the
 /// test part is exactly the rest.
@@ -106,11 +106,11 @@ fn the_recipe_name_records_the_recipe_and_every_override() {
     );
 }
 
-/// Recipe 4: the default residual adapter starts from an instant fit in the shipped space;
-/// `from_zero`, another rank (the space generates r32) or a refine start elsewhere, and the
-/// other kinds never fit.
+/// Recipe 4: the default residual adapter (and a hybrid since its recipe 4) starts from an
+/// instant fit in the shipped space; `from_zero`, another rank (the space generates r32) or a
+/// refine start elsewhere, and LoRA never fits.
 #[test]
-fn only_the_default_residual_recipe_starts_from_an_instant_fit() {
+fn the_residual_recipes_start_from_an_instant_fit() {
     let mut req = Request::new(vec!["s".into()]);
     assert_eq!(
         req.config().instant_start.as_deref(),
@@ -138,15 +138,35 @@ fn only_the_default_residual_recipe_starts_from_an_instant_fit() {
     let c = req.config();
     assert_eq!(c.instant_start, None);
     assert!(c.recipe.ends_with("rank 16, from zero"), "{}", c.recipe);
-    for kind in [Kind::Lora, Kind::Hybrid] {
-        req.plan = Plan::Adapters {
-            kind,
-            rank: DEFAULT_RANK,
-        };
-        let c = req.config();
-        assert_eq!(c.instant_start, None);
-        assert_eq!(c.recipe, format!("{kind}-{RECIPE_VERSION}"));
-    }
+    req.plan = Plan::Adapters {
+        kind: Kind::Lora,
+        rank: DEFAULT_RANK,
+    };
+    let c = req.config();
+    assert_eq!(c.instant_start, None);
+    assert_eq!(c.recipe, format!("lora-{RECIPE_VERSION}"));
+    // Hybrid recipe 4: the residual recipe for its residual part.
+    req.plan = Plan::Adapters {
+        kind: Kind::Hybrid,
+        rank: DEFAULT_RANK,
+    };
+    let c = req.config();
+    assert_eq!(c.instant_start.as_deref(), Some(spaces::SHIPPED_NAME));
+    assert_eq!(c.recipe, format!("hybrid-{HYBRID_RECIPE_VERSION}"));
+    let residual = TrainConfig::recipe(Kind::Residual, DEFAULT_RANK);
+    assert_eq!(
+        (c.max_steps, c.lr, &c.speeds, c.average_from),
+        (
+            residual.max_steps,
+            residual.lr,
+            &residual.speeds,
+            residual.average_from
+        )
+    );
+    assert_eq!(
+        req.describe(),
+        "s: hybrid r32 from an instant fit, 180 steps"
+    );
     req.plan = Plan::default();
     req.start = Some("s-v1".into());
     assert_eq!(req.config().instant_start, None);
