@@ -115,12 +115,12 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         rows.extend(runs);
     }
     if !args.json {
-        print_table(&rows);
+        print!("{}", table(&rows));
         if seeds.len() > 1 {
-            print_means(&rows);
+            print!("{}", means(&rows));
         }
         if !args.against.is_empty() {
-            print_against(&rows);
+            print!("{}", against_table(&rows));
         }
     }
     if args.keep.is_none() {
@@ -186,15 +186,14 @@ fn against(
 }
 
 /// Per speaker: each seed's test WER and their mean.
-fn print_means(rows: &[Value]) {
-    println!();
-    println!("| speaker | seeds | test WER per seed | mean |");
-    println!("|---|---|---|---|");
+fn means(rows: &[Value]) -> String {
+    let mut out =
+        String::from("\n| speaker | seeds | test WER per seed | mean |\n|---|---|---|---|\n");
     for runs in rows.chunk_by(|a, b| a["speaker"] == b["speaker"]) {
         let wers: Vec<f64> = runs.iter().filter_map(|r| r["wer"].as_f64()).collect();
         let seeds: Vec<String> = runs.iter().map(|r| r["seed"].to_string()).collect();
-        println!(
-            "| {} | {} | {} | {:.3} |",
+        out += &format!(
+            "| {} | {} | {} | {:.3} |\n",
             runs[0]["speaker"].as_str().unwrap_or("?"),
             seeds.join(", "),
             wers.iter()
@@ -204,22 +203,22 @@ fn print_means(rows: &[Value]) {
             wers.iter().sum::<f64>() / wers.len().max(1) as f64,
         );
     }
+    out
 }
 
-fn print_against(rows: &[Value]) {
-    println!();
-    println!(
-        "| speaker | other runs | other | submodels | submodel | other − sub, 95 % CI | submodel is |"
+/// Per speaker: the other system's runs against the speaker's submodels (`--against`).
+fn against_table(rows: &[Value]) -> String {
+    let mut out = String::from(
+        "\n| speaker | other runs | other | submodels | submodel | other − sub, 95 % CI | submodel is |\n|---|---|---|---|---|---|---|\n",
     );
-    println!("|---|---|---|---|---|---|---|");
     for r in rows.iter().filter(|r| r["against"].is_object()) {
         let a = &r["against"];
         let ci = a["ci95"].as_array().map_or("n/a".into(), |c| {
             format!("[{}, {}]", fmt(&c[0]), fmt(&c[1]))
         });
         let runs = |key: &str| a[key].as_array().map_or(1, Vec::len);
-        println!(
-            "| {} | {} | {} | {} | {} | {ci} | {} |",
+        out += &format!(
+            "| {} | {} | {} | {} | {} | {ci} | {} |\n",
             r["speaker"].as_str().unwrap_or("?"),
             runs("hypotheses_runs"),
             fmt(&a["hypotheses"]["wer"]),
@@ -228,6 +227,7 @@ fn print_against(rows: &[Value]) {
             a["verdict"].as_str().unwrap_or("n/a"),
         );
     }
+    out
 }
 
 /// A private scratch folder under the system temp dir (removed afterwards).
@@ -237,11 +237,12 @@ fn scratch_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-fn print_table(rows: &[Value]) {
-    println!(
-        "| speaker | test utt. | stock | base | submodel | base − sub, 95 % CI | verdict | ordinary speech base → sub | train s | peak MiB |"
+/// One row per training: the speaker (and its seed, under `--seeds`), base and submodel WER,
+/// the paired interval, ordinary speech, the process's time and peak memory.
+fn table(rows: &[Value]) -> String {
+    let mut out = String::from(
+        "| speaker | test utt. | stock | base | submodel | base − sub, 95 % CI | verdict | ordinary speech base → sub | train s | peak MiB |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let ci = r["ci95"].as_array().map_or("n/a".into(), |a| {
             format!("[{}, {}]", fmt(&a[0]), fmt(&a[1]))
@@ -255,9 +256,13 @@ fn print_table(rows: &[Value]) {
         } else {
             "n/a".into()
         };
-        println!(
-            "| {} | {} | {} | {} | {} | {ci} | {} | {generic} | {:.0} | {} |",
-            r["speaker"].as_str().unwrap_or("?"),
+        let speaker = r["speaker"].as_str().unwrap_or("?");
+        let who = match r["seed"].as_u64() {
+            Some(seed) => format!("{speaker} (seed {seed})"),
+            None => speaker.to_string(),
+        };
+        out += &format!(
+            "| {who} | {} | {} | {} | {} | {ci} | {} | {generic} | {:.0} | {} |\n",
             r["test_utterances"],
             fmt(&r["stock_wer"]),
             fmt(&r["base_wer"]),
@@ -268,5 +273,43 @@ fn print_table(rows: &[Value]) {
                 .as_f64()
                 .map_or("n/a".into(), |m| format!("{m:.0}")),
         );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under `--seeds` each training's row names its seed, and the means table gives each
+    /// speaker's seeds, their WERs and the mean; without seeds a row is the speaker alone.
+    #[test]
+    fn the_tables_name_each_rows_seed_and_each_speakers_mean() {
+        let row = |speaker: &str, seed: Option<u64>, wer: f64| {
+            let mut r = serde_json::json!({
+                "speaker": speaker, "test_utterances": 4, "wer": wer, "base_wer": 0.5,
+                "process_seconds": 3.0, "peak_rss_mib": 100.0,
+            });
+            if let Some(seed) = seed {
+                r["seed"] = seed.into();
+            }
+            r
+        };
+        let rows = [
+            row("a", Some(17), 0.25),
+            row("a", Some(18), 0.15),
+            row("b", None, 0.5),
+        ];
+        let t = table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 5, "{t}");
+        assert!(
+            lines[2].starts_with("| a (seed 17) | 4 | n/a | 0.500 | 0.250 |"),
+            "{t}"
+        );
+        assert!(lines[3].starts_with("| a (seed 18) |"), "{t}");
+        assert!(lines[4].starts_with("| b | 4 |"), "{t}");
+        let m = means(&rows[..2]);
+        assert!(m.contains("| a | 17, 18 | 0.250 / 0.150 | 0.200 |"), "{m}");
     }
 }
