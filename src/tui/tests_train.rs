@@ -279,7 +279,7 @@ fn the_train_screen_shows_the_instant_start_until_the_job_starts() {
 }
 
 /// `a` cycles the kind; a budget left at one kind's recipe follows the next kind's (the residual
-/// recipe runs 180 steps, the others 120) and is no override, and a budget the operator chose
+/// recipe runs 240 steps, hybrid 180, LoRA 120) and is no override, and a budget the operator chose
 /// stays and is one.
 #[test]
 fn cycling_the_kind_moves_a_recipe_budget_but_keeps_a_chosen_one() {
@@ -297,14 +297,14 @@ fn cycling_the_kind_moves_a_recipe_budget_but_keeps_a_chosen_one() {
         [
             (Kind::Hybrid, 180),
             (Kind::Lora, 120),
-            (Kind::Residual, 180)
+            (Kind::Residual, 240)
         ]
     );
     // At the recipe's budget a job gets no override, so each runs its own recipe's budget.
     assert_eq!(app.train.budget(), None);
     let request =
         super::reduce::train::request(vec!["s".into()], app.train.budget(), Plan::default());
-    assert_eq!(request.config().max_steps, 180);
+    assert_eq!(request.config().max_steps, 240);
     let space = Plan::Space {
         name: "pair".into(),
         dim: 1,
@@ -315,7 +315,7 @@ fn cycling_the_kind_moves_a_recipe_budget_but_keeps_a_chosen_one() {
     assert_eq!(request.config().max_steps, 120);
     assert_eq!(key(&mut app, KeyCode::Char('-')), None);
     let chosen = app.train.steps;
-    assert_ne!(chosen, 180);
+    assert_ne!(chosen, 240);
     assert_eq!(app.train.budget(), Some(chosen));
     assert_eq!(key(&mut app, KeyCode::Char('a')), None);
     assert_eq!((app.train.kind, app.train.steps), (Kind::Hybrid, chosen));

@@ -190,7 +190,7 @@ impl Request {
         crate::util::hash::sha256_hex(json.as_bytes())[..16].to_string()
     }
 
-    /// A one-line description: `3 speakers (accent-de, …), residual r32, 180 steps`.
+    /// A one-line description: `3 speakers (accent-de, …), residual r32, 240 steps`.
     pub fn describe(&self) -> String {
         let who = match self.speakers.as_slice() {
             [one] => one.clone(),

@@ -118,7 +118,7 @@ fn the_residual_recipes_start_from_an_instant_fit() {
     );
     assert_eq!(
         req.describe(),
-        "s: residual r32 from an instant fit, 180 steps"
+        "s: residual r32 from an instant fit, 240 steps"
     );
     let plain = serde_json::to_string(&req.overrides).unwrap();
     assert!(!plain.contains("from_zero"), "{plain}");
@@ -129,7 +129,7 @@ fn the_residual_recipes_start_from_an_instant_fit() {
         c.recipe,
         format!("residual-{RESIDUAL_RECIPE_VERSION} (default), from zero")
     );
-    assert_eq!(req.describe(), "s: residual r32, 180 steps");
+    assert_eq!(req.describe(), "s: residual r32, 240 steps");
     req.overrides.from_zero = false;
     req.plan = Plan::Adapters {
         kind: Kind::Residual,
@@ -154,15 +154,8 @@ fn the_residual_recipes_start_from_an_instant_fit() {
     assert_eq!(c.instant_start.as_deref(), Some(spaces::SHIPPED_NAME));
     assert_eq!(c.recipe, format!("hybrid-{HYBRID_RECIPE_VERSION}"));
     let residual = TrainConfig::recipe(Kind::Residual, DEFAULT_RANK);
-    assert_eq!(
-        (c.max_steps, c.lr, &c.speeds, c.average_from),
-        (
-            residual.max_steps,
-            residual.lr,
-            &residual.speeds,
-            residual.average_from
-        )
-    );
+    assert_eq!((c.lr, &c.speeds), (residual.lr, &residual.speeds));
+    assert_eq!((c.max_steps, c.average_from), (180, Some(90)));
     assert_eq!(
         req.describe(),
         "s: hybrid r32 from an instant fit, 180 steps"
