@@ -119,9 +119,10 @@ impl TrainConfig {
                 freq_masks: 2,
                 max_freq: 8,
             },
-            speeds: match residual_recipe(kind) {
-                true => DEFAULT_SPEEDS.to_vec(),
-                false => Vec::new(),
+            speeds: if residual_recipe(kind) {
+                DEFAULT_SPEEDS.to_vec()
+            } else {
+                Vec::new()
             },
             // Recipe 3 (residual): the mean of the adapters evaluated over the second half of
             // the budget instead of the single best one: 0.190 against 0.194 mean dev WER over the

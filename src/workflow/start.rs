@@ -56,7 +56,8 @@ fn from_generated(
     ids: &[String],
 ) -> Result<AdapterTable> {
     table.tensors.remove(EMBEDDING);
-    if cfg.spec.kind != Kind::Hybrid {
+    // Only adapters without a decoder LoRA becoming a hybrid need the fresh one.
+    if cfg.spec.kind != Kind::Hybrid || table.spec.kind == Kind::Hybrid {
         table.spec = cfg.spec.clone();
         return Ok(table);
     }
@@ -79,8 +80,8 @@ fn from_generated(
 }
 
 /// The residual recipe's start (and the hybrid's: [`from_generated`]): every speaker of the job
-/// fitted at once in
-/// `cfg.instant_start`'s space on its first [`INSTANT_AT`] training utterances with fit 4
+/// fitted at once in `cfg.instant_start`'s space on its first [`INSTANT_AT`] training utterances
+/// with fit 4
 /// ([`TrainConfig::start_fit`]: as `train --from-space --limit 10 --max-steps 4 --batch 10`
 /// would, in seconds), the generated adapters one row each.
 /// `train[i]` is how many of `data[i]`'s examples are original training utterances.
