@@ -210,7 +210,9 @@ fn print_event(e: &TrainEvent, json: bool) {
             speaker,
             evals,
             wer,
-        } => eprintln!("{speaker}: mean of {evals} evaluated adapters, dev WER {wer:.3}"),
+        } => eprintln!(
+            "{speaker}: mean of the adapters at {evals} evaluation steps, dev WER {wer:.3}"
+        ),
     }
 }
 

@@ -260,8 +260,8 @@ pub enum TrainEvent {
         speaker: String,
         best_wer: f64,
     },
-    /// A speaker's kept adapter is the mean of its rows at `evals` evaluations; `wer` is the
-    /// mean adapter's dev WER.
+    /// A speaker's kept adapter is the mean of its rows at `evals` evaluation steps (rows taken
+    /// without decoding dev, where nothing else needs it); `wer` is the mean adapter's dev WER.
     Averaged {
         speaker: String,
         evals: usize,

@@ -207,16 +207,20 @@ impl TrainProgress {
             }
             TrainEvent::Eval {
                 step, speaker, wer, ..
-            } => {
-                let pos = self.wers.iter().position(|(s, _)| s == speaker);
-                let i = pos.unwrap_or_else(|| {
-                    self.wers.push((speaker.clone(), Vec::new()));
-                    self.wers.len() - 1
-                });
-                self.wers[i].1.push((*step as f64, *wer));
-            }
+            } => self.dev_point(speaker, *step, *wer),
             TrainEvent::SpeakerStopped { speaker, .. } => self.stopped.push(speaker.clone()),
-            TrainEvent::Averaged { .. } => {}
+            // The averaged adapter's dev WER ends the speaker's curve (the residual recipe
+            // decodes dev only at its start and here).
+            TrainEvent::Averaged { speaker, wer, .. } => self.dev_point(speaker, self.step, *wer),
         }
+    }
+
+    fn dev_point(&mut self, speaker: &str, step: u64, wer: f64) {
+        let pos = self.wers.iter().position(|(s, _)| s == speaker);
+        let i = pos.unwrap_or_else(|| {
+            self.wers.push((speaker.to_owned(), Vec::new()));
+            self.wers.len() - 1
+        });
+        self.wers[i].1.push((step as f64, wer));
     }
 }
