@@ -428,7 +428,7 @@ fn evaluate(
 /// job reaches and no early stopping, the kept adapter is the mean of the rows at the evaluation
 /// steps from `average_from` on, or the start where that scored better on dev: only the start's
 /// and the mean's dev WERs decide, so the evaluations between only take their row (decoding them
-/// took 13–15 % of a residual recipe 7 job's time and changed nothing it kept).
+/// took 11–14 % of a residual recipe 7 job's time and changed nothing it kept).
 fn decodes_dev(cfg: &TrainConfig, step: u64) -> bool {
     step == 0 || cfg.patience > 0 || cfg.average_from.is_none_or(|from| from > cfg.max_steps)
 }
