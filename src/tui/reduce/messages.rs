@@ -224,3 +224,40 @@ impl TrainProgress {
         self.wers[i].1.push((step as f64, wer));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An averaging job decodes dev at its start and for the mean only: the chart's curve is the
+    /// start's point and the mean's, at the step the job ended on.
+    #[test]
+    fn the_averaged_dev_wer_ends_the_speakers_curve() {
+        let mut p = TrainProgress::default();
+        let eval = TrainEvent::Eval {
+            step: 0,
+            speaker: "ana".into(),
+            wer: 0.5,
+            best_wer: 0.5,
+        };
+        let step = TrainEvent::Step {
+            step: 240,
+            loss: 0.1,
+            losses: vec![Some(0.1)],
+            elapsed: 1.0,
+            eta: 0.0,
+        };
+        let mean = TrainEvent::Averaged {
+            speaker: "ana".into(),
+            evals: 13,
+            wer: 0.25,
+        };
+        for e in [eval, step, mean] {
+            p.reduce(&e);
+        }
+        assert_eq!(
+            p.wers,
+            [("ana".to_string(), vec![(0.0, 0.5), (240.0, 0.25)])]
+        );
+    }
+}
