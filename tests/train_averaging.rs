@@ -5,11 +5,21 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use attune::submodel::Kind;
-use attune::train::TrainEvent;
+use attune::train::{SpeakerData, TrainEvent};
 use attune::util::rng::Rng;
 
 mod train_common;
 use train_common::*;
+
+/// Two speakers of unequal train sizes, each with one utterance of dev noise (`seed` draws it).
+fn two_speakers_with_dev(seed: u64) -> [SpeakerData; 2] {
+    let mut rng = Rng::new(seed);
+    let mut speakers = [speaker("ana", 5, 1), speaker("ben", 4, 2)];
+    for s in &mut speakers {
+        s.dev = vec![(dev_noise(&mut rng), "a word".into())];
+    }
+    speakers
+}
 
 /// Weight averaging keeps the mean of the rows evaluated from `average_from` on (steps 3, 6 and
 /// 9 here), also across an interruption; the rows are read off jobs cancelled right after those
@@ -17,11 +27,7 @@ use train_common::*;
 #[test]
 fn weight_averaging_keeps_the_mean_of_the_evaluated_adapters_also_after_a_resume() {
     let rec = evaluating_recognizer();
-    let mut rng = Rng::new(3);
-    let mut speakers = [speaker("ana", 5, 1), speaker("ben", 4, 2)];
-    for s in &mut speakers {
-        s.dev = vec![(dev_noise(&mut rng), "a word".into())];
-    }
+    let speakers = two_speakers_with_dev(3);
     let mut cfg = config(Kind::Residual, 9);
     cfg.average_from = Some(3);
     let stop_after = |step: u64, ck: Option<&std::path::Path>| {
@@ -107,11 +113,7 @@ fn weight_averaging_keeps_the_start_when_the_mean_does_worse_on_dev() {
 #[test]
 fn weight_averaging_keeps_the_same_adapters_without_decoding_dev_between() {
     let rec = evaluating_recognizer();
-    let mut rng = Rng::new(5);
-    let mut speakers = [speaker("ana", 5, 1), speaker("ben", 4, 2)];
-    for s in &mut speakers {
-        s.dev = vec![(dev_noise(&mut rng), "a word".into())];
-    }
+    let speakers = two_speakers_with_dev(5);
     let run = |patience: usize| {
         let mut cfg = config(Kind::Residual, 9);
         cfg.average_from = Some(3);

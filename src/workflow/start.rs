@@ -81,9 +81,8 @@ fn from_generated(
 
 /// The residual recipe's start (and the hybrid's: [`from_generated`]): every speaker of the job
 /// fitted at once in `cfg.instant_start`'s space on its first [`INSTANT_AT`] training utterances
-/// with fit 4
-/// ([`TrainConfig::start_fit`]: as `train --from-space --limit 10 --max-steps 4 --batch 10`
-/// would, in seconds), the generated adapters one row each.
+/// with fit 4 ([`TrainConfig::start_fit`]: as `train --from-space --limit 10 --max-steps 4
+/// --batch 10` would, in seconds), the generated adapters one row each.
 /// `train[i]` is how many of `data[i]`'s examples are original training utterances.
 ///
 /// When the space cannot serve this base (another base, a damaged file) the job starts from
