@@ -50,8 +50,9 @@ pub struct Args {
     /// Train on the recorded speed only (no speed perturbation; recipe 4 for the residual kind)
     #[arg(long, conflicts_with = "speed")]
     no_speed: bool,
-    /// Weight averaging: keep the mean of the adapters evaluated from step STEP on (residual and
-    /// hybrid: half the step budget; LoRA keeps the one with the best dev WER)
+    /// Weight averaging: keep the mean of the adapters at every 10th step from step STEP on, or
+    /// the start if it scored better on dev (residual and hybrid: half the step budget; LoRA keeps
+    /// the one with the best dev WER)
     #[arg(long, value_name = "STEP")]
     average_from: Option<u64>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint

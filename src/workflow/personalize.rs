@@ -75,7 +75,7 @@ pub struct Overrides {
     /// empty: none (the residual recipe perturbs by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speeds: Option<Vec<f64>>,
-    /// Weight averaging: keep the mean of the adapters evaluated from this step on.
+    /// Weight averaging: keep the mean of the adapters at the evaluation steps from this one on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_from: Option<u64>,
     /// The residual recipe from fresh adapters, without its instant start.
