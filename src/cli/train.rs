@@ -55,6 +55,10 @@ pub struct Args {
     /// the one with the best dev WER)
     #[arg(long, value_name = "STEP")]
     average_from: Option<u64>,
+    /// LoRA scaling numerator (kinds lora and hybrid): the updates are scaled by ALPHA / rank
+    /// (default: the rank, a scale of 1)
+    #[arg(long, value_name = "ALPHA")]
+    lora_alpha: Option<f64>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint
     #[arg(long)]
     resume: bool,
@@ -126,6 +130,7 @@ impl Args {
                 speeds: self.speeds(),
                 average_from: self.average_from,
                 from_zero: self.from_zero,
+                lora_alpha: self.lora_alpha,
             },
             limit: self.limit,
             start: self.refine.clone(),

@@ -114,7 +114,7 @@ pub enum ChooseFor {
     /// Which embedding space to fit `speakers` into (the options are the spaces' names).
     FromSpace { speakers: Vec<String> },
     /// What to do with an interrupted job: the options are [`RESUME_OPTIONS`].
-    Unfinished { request: Request },
+    Unfinished { request: Box<Request> },
     /// Which format to export submodel `id` to: the options are `formats`, described.
     ExportFormat {
         id: String,

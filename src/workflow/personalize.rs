@@ -81,6 +81,9 @@ pub struct Overrides {
     /// The residual recipe from fresh adapters, without its instant start.
     #[serde(default, skip_serializing_if = "is_false")]
     pub from_zero: bool,
+    /// LoRA scaling numerator α (kinds `lora` and `hybrid`): updates are scaled by α / rank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora_alpha: Option<f64>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -168,6 +171,7 @@ impl Request {
         depart(&mut c, o.lr, |c| &mut c.lr, "lr");
         depart(&mut c, o.seed, |c| &mut c.seed, "seed");
         depart(&mut c, o.patience, |c| &mut c.patience, "patience");
+        depart(&mut c, o.lora_alpha, |c| &mut c.spec.alpha, "lora alpha");
         if let Some(from) = o.average_from.filter(|f| c.average_from != Some(*f)) {
             c.note(format_args!("mean of evaluations from step {from}"));
             c.average_from = Some(from);
@@ -182,6 +186,28 @@ impl Request {
             c.speeds = speeds.clone();
         }
         c
+    }
+
+    /// Refuses a request that cannot run: no speakers, or a LoRA scale that is not a positive
+    /// number or has no LoRA updates to scale.
+    pub fn check(&self) -> Result<()> {
+        if self.speakers.is_empty() {
+            return Err(WorkflowError::Invalid("no speakers to train".into()));
+        }
+        if let Some(alpha) = self.overrides.lora_alpha {
+            let kind = self.config().spec.kind;
+            if !matches!(kind, Kind::Lora | Kind::Hybrid) {
+                return Err(WorkflowError::Invalid(format!(
+                    "a {kind} submodel has no LoRA updates to scale (lora alpha is for kinds lora and hybrid)"
+                )));
+            }
+            if !(alpha.is_finite() && alpha > 0.0) {
+                return Err(WorkflowError::Invalid(format!(
+                    "lora alpha must be a positive number, not {alpha}"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Identifies the job (same request → same checkpoint): 16 hex digits.
@@ -341,9 +367,7 @@ pub fn run(
     progress: &mut dyn FnMut(TrainEvent),
     cancel: &AtomicBool,
 ) -> Result<Personalized> {
-    if req.speakers.is_empty() {
-        return Err(WorkflowError::Invalid("no speakers to train".into()));
-    }
+    req.check()?;
     let (files, lock) = claim(ws, &req.key(), resume)?;
     let json = serde_json::to_vec(req).expect("a request serializes");
     write_atomic(&files.request, &json).map_err(WorkflowError::io(&files.request))?;

@@ -165,6 +165,54 @@ fn the_residual_recipes_start_from_an_instant_fit() {
     assert_eq!(req.config().instant_start, None);
 }
 
+/// `lora_alpha` scales a hybrid's or LoRA's updates and is named in the recipe; a kind without
+/// LoRA updates, or a scale that is not positive, is refused before anything runs. Without it
+/// a request serializes as before the option existed (same job key, so older jobs resume).
+#[test]
+fn lora_alpha_scales_the_lora_kinds_and_is_refused_elsewhere() {
+    let mut req = Request::new(vec!["s".into()]);
+    let plain = serde_json::to_string(&req.overrides).unwrap();
+    assert!(!plain.contains("lora_alpha"), "{plain}");
+    req.plan = Plan::Adapters {
+        kind: Kind::Hybrid,
+        rank: DEFAULT_RANK,
+    };
+    assert_eq!(
+        req.config().spec.alpha,
+        8.0,
+        "hybrid default: its LoRA rank"
+    );
+    req.overrides.lora_alpha = Some(2.0);
+    let c = req.config();
+    assert_eq!(c.spec.alpha, 2.0);
+    assert_eq!(c.spec.lora_rank(), 8);
+    assert_eq!(
+        c.recipe,
+        format!("hybrid-{HYBRID_RECIPE_VERSION}, lora alpha 2")
+    );
+    assert!(req.check().is_ok());
+    req.overrides.lora_alpha = Some(8.0);
+    assert_eq!(
+        req.config().recipe,
+        format!("hybrid-{HYBRID_RECIPE_VERSION}")
+    );
+    for bad in [0.0, -1.0, f64::NAN] {
+        req.overrides.lora_alpha = Some(bad);
+        let e = req.check().unwrap_err().to_string();
+        assert!(e.contains("positive"), "{e}");
+    }
+    req.overrides.lora_alpha = Some(2.0);
+    req.plan = Plan::default();
+    let e = req.check().unwrap_err().to_string();
+    assert!(e.contains("residual submodel has no LoRA"), "{e}");
+    req.plan = Plan::Adapters {
+        kind: Kind::Lora,
+        rank: 4,
+    };
+    assert_eq!(req.config().spec.alpha, 2.0);
+    assert!(req.check().is_ok());
+}
+
 /// A space job's joint steps are recorded in its recipe and description; without them the
 /// request serializes as before the option existed, so an older interrupted job resumes.
 #[test]

@@ -85,7 +85,7 @@ fn answer(app: &mut App, k: KeyEvent) -> Option<Command> {
 /// Option `sel` of a choice was picked (`usize::MAX`: the dialog was dismissed).
 fn choose(app: &mut App, purpose: ChooseFor, options: &[String], sel: usize) -> Option<Command> {
     match purpose {
-        ChooseFor::Unfinished { request } => train::answer_unfinished(app, request, sel),
+        ChooseFor::Unfinished { request } => train::answer_unfinished(app, *request, sel),
         ChooseFor::ExportFormat { id, formats } => match formats.get(sel) {
             Some(&format) => app.input(
                 &format!("Export {id} as {format} to ({})", format.dest_kind()),

@@ -229,7 +229,9 @@ pub fn offer_unfinished(app: &mut App) {
         ),
         options: RESUME_OPTIONS.iter().map(|o| o.to_string()).collect(),
         sel: 0,
-        purpose: ChooseFor::Unfinished { request },
+        purpose: ChooseFor::Unfinished {
+            request: Box::new(request),
+        },
     });
 }
 
