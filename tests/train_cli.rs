@@ -20,6 +20,18 @@ fn attune(home: &Path, args: &[&str]) -> std::process::Output {
     out
 }
 
+/// Runs attune expecting it to fail; its stderr.
+fn attune_fails(home: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "attune {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_short_job_personalizes_a_sample_speaker() {
     let home = tempfile::tempdir().unwrap();
@@ -35,6 +47,14 @@ fn a_short_job_personalizes_a_sample_speaker() {
             data.to_str().unwrap(),
         ],
     );
+
+    // A LoRA scale for the residual default, which has no LoRA updates: refused, nothing saved.
+    let err = attune_fails(
+        home.path(),
+        &["train", "--speaker", "tremor", "--lora-alpha", "2"],
+    );
+    assert!(err.contains("residual submodel has no LoRA"), "{err}");
+    assert!(!home.path().join("library/tremor-v1.safetensors").exists());
 
     let out = attune(
         home.path(),
