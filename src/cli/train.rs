@@ -59,6 +59,10 @@ pub struct Args {
     /// (default: the rank, a scale of 1)
     #[arg(long, value_name = "ALPHA")]
     lora_alpha: Option<f64>,
+    /// SpecAugment widths: each of the two time masks spans at most TIME frames (10 ms each),
+    /// each of the two frequency masks at most FREQ mel bins (default 20,8; 0,0: none)
+    #[arg(long, value_delimiter = ',', value_name = "TIME,FREQ")]
+    spec_augment: Vec<usize>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint
     #[arg(long)]
     resume: bool,
@@ -131,10 +135,20 @@ impl Args {
                 average_from: self.average_from,
                 from_zero: self.from_zero,
                 lora_alpha: self.lora_alpha,
+                spec_augment: self.spec_augment()?,
             },
             limit: self.limit,
             start: self.refine.clone(),
         })
+    }
+
+    /// The SpecAugment widths asked for: none (the recipe's own) or `--spec-augment TIME,FREQ`.
+    fn spec_augment(&self) -> anyhow::Result<Option<(usize, usize)>> {
+        match self.spec_augment[..] {
+            [] => Ok(None),
+            [time, freq] => Ok(Some((time, freq))),
+            _ => anyhow::bail!("--spec-augment takes two numbers, TIME,FREQ (e.g. 20,8)"),
+        }
     }
 
     /// The speed factors asked for: none (the recipe's own), an empty list (`--no-speed`), or

@@ -22,7 +22,8 @@ use crate::submodel::file::{FORMAT_VERSION, GenericWer, Metrics, TEST_PROTOCOL};
 use crate::submodel::{Kind, Submodel, SubmodelMeta};
 use crate::train::prepare::{SpeakerSet, prepare};
 use crate::train::{
-    DEFAULT_KIND, DEFAULT_RANK, Outcome, TrainConfig, TrainEvent, job, residual_recipe, space_job,
+    DEFAULT_KIND, DEFAULT_RANK, Outcome, SpecAugment, TrainConfig, TrainEvent, job,
+    residual_recipe, space_job,
 };
 use crate::util::atomic::write_atomic;
 
@@ -84,6 +85,10 @@ pub struct Overrides {
     /// LoRA scaling numerator α (kinds `lora` and `hybrid`): updates are scaled by α / rank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lora_alpha: Option<f64>,
+    /// SpecAugment widths: each time mask spans at most this many frames, each frequency mask
+    /// at most this many mel bins (the recipe's two of each; `(0, 0)`: no masking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_augment: Option<(usize, usize)>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -172,6 +177,16 @@ impl Request {
         depart(&mut c, o.seed, |c| &mut c.seed, "seed");
         depart(&mut c, o.patience, |c| &mut c.patience, "patience");
         depart(&mut c, o.lora_alpha, |c| &mut c.spec.alpha, "lora alpha");
+        if let Some((time, freq)) = o.spec_augment {
+            let a = &mut c.augment;
+            if (a.max_time, a.max_freq) != (time, freq) {
+                (a.max_time, a.max_freq) = (time, freq);
+                if (time, freq) == (0, 0) {
+                    c.augment = SpecAugment::OFF;
+                }
+                c.note(format_args!("spec augment {time}/{freq}"));
+            }
+        }
         if let Some(from) = o.average_from.filter(|f| c.average_from != Some(*f)) {
             c.note(format_args!("mean of evaluations from step {from}"));
             c.average_from = Some(from);

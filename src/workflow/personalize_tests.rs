@@ -213,6 +213,35 @@ fn lora_alpha_scales_the_lora_kinds_and_is_refused_elsewhere() {
     assert!(req.check().is_ok());
 }
 
+/// `spec_augment` sets the widths of the recipe's two time and two frequency masks and is named
+/// in the recipe; the recipe's own widths change nothing; `(0, 0)` turns masking off.
+#[test]
+fn spec_augment_widths_are_named_in_the_recipe() {
+    let mut req = Request::new(vec!["s".into()]);
+    let plain = serde_json::to_string(&req.overrides).unwrap();
+    assert!(!plain.contains("spec_augment"), "{plain}");
+    let recipe = req.config();
+    let a = recipe.augment;
+    assert_eq!(
+        (a.time_masks, a.max_time, a.freq_masks, a.max_freq),
+        (2, 20, 2, 8)
+    );
+    req.overrides.spec_augment = Some((40, 15));
+    let c = req.config();
+    let a = c.augment;
+    assert_eq!(
+        (a.time_masks, a.max_time, a.freq_masks, a.max_freq),
+        (2, 40, 2, 15)
+    );
+    assert_eq!(c.recipe, format!("{}, spec augment 40/15", recipe.recipe));
+    req.overrides.spec_augment = Some((20, 8));
+    assert_eq!(req.config().recipe, recipe.recipe);
+    req.overrides.spec_augment = Some((0, 0));
+    let c = req.config();
+    assert!(c.augment.is_off());
+    assert!(c.recipe.ends_with("spec augment 0/0"), "{}", c.recipe);
+}
+
 /// A space job's joint steps are recorded in its recipe and description; without them the
 /// request serializes as before the option existed, so an older interrupted job resumes.
 #[test]
