@@ -5,13 +5,18 @@
 use std::path::Path;
 use std::process::Command;
 
-fn attune(home: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
+/// Runs attune on `home`, whatever its exit status.
+fn run(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_attune"))
         .arg("--home")
         .arg(home)
         .args(args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn attune(home: &Path, args: &[&str]) -> std::process::Output {
+    let out = run(home, args);
     assert!(
         out.status.success(),
         "attune {args:?} failed: {}",
@@ -22,12 +27,7 @@ fn attune(home: &Path, args: &[&str]) -> std::process::Output {
 
 /// Runs attune expecting it to fail; its stderr.
 fn attune_fails(home: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .unwrap();
+    let out = run(home, args);
     assert!(!out.status.success(), "attune {args:?} should fail");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -177,15 +177,18 @@ impl Request {
         depart(&mut c, o.seed, |c| &mut c.seed, "seed");
         depart(&mut c, o.patience, |c| &mut c.patience, "patience");
         depart(&mut c, o.lora_alpha, |c| &mut c.spec.alpha, "lora alpha");
-        if let Some((time, freq)) = o.spec_augment {
-            let a = &mut c.augment;
-            if (a.max_time, a.max_freq) != (time, freq) {
-                (a.max_time, a.max_freq) = (time, freq);
-                if (time, freq) == (0, 0) {
-                    c.augment = SpecAugment::OFF;
-                }
-                c.note(format_args!("spec augment {time}/{freq}"));
-            }
+        if let Some((time, freq)) = o.spec_augment
+            && (c.augment.max_time, c.augment.max_freq) != (time, freq)
+        {
+            c.augment = match (time, freq) {
+                (0, 0) => SpecAugment::OFF,
+                _ => SpecAugment {
+                    max_time: time,
+                    max_freq: freq,
+                    ..c.augment
+                },
+            };
+            c.note(format_args!("spec augment {time}/{freq}"));
         }
         if let Some(from) = o.average_from.filter(|f| c.average_from != Some(*f)) {
             c.note(format_args!("mean of evaluations from step {from}"));
