@@ -100,6 +100,7 @@ fn main() -> ExitCode {
         return run_tui(&ws, args.train_steps);
     };
     cli::init_stderr_logging();
+    cli::exit_quietly_on_closed_stdout();
     let result = match command {
         Command::Transcribe(a) => cli::transcribe::run(&ws, a),
         Command::Eval(a) => cli::eval::run(&ws, a),

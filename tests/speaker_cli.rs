@@ -1,6 +1,7 @@
 //! `attune speaker new|list|rm` through the real binary: ids that could escape the store are
 //! refused, `list --json` counts utterances and submodels, `rm` leaves no file of the speaker
-//! behind (its submodels included) and nothing of anyone else goes.
+//! behind (its submodels included) and nothing of anyone else goes; a closed stdout ends a listing
+//! quietly.
 
 mod enroll_common;
 
@@ -183,4 +184,26 @@ fn a_custom_prompt_script_is_kept_with_the_speaker() {
         "a bad script leaves no half-made speaker"
     );
     assert!(repo("assets/prompts/default.txt").is_file());
+}
+
+/// `attune speaker list | head -0`: the reader is gone before attune writes, so its first line
+/// meets a broken pipe; it ends with SIGPIPE's shell status and no panic report.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    attune_ok(dir.path(), &["speaker", "new", "ann"]);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_attune"))
+        .arg("--home")
+        .arg(dir.path())
+        .args(["speaker", "list"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    // The same listing with a reader still prints it.
+    assert!(attune_ok(dir.path(), &["speaker", "list"]).contains("ann"));
 }

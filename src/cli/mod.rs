@@ -26,6 +26,26 @@ pub fn init_stderr_logging() {
         .try_init();
 }
 
+/// Ends a headless command quietly when its stdout is closed early (`attune library list | head
+/// -1`), as SIGPIPE ends C tools: exit status 141 (128 + SIGPIPE) instead of a panic report (Rust
+/// ignores SIGPIPE, so `println!` panics on the broken pipe). Only EPIPE (os error 32) on stdout
+/// is quiet; any other write failure (a full disk under `>`) and every other panic are reported
+/// as before. Job state needs no unwinding: locks are flocks the kernel drops, files are written
+/// through temp + rename.
+pub fn exit_quietly_on_closed_stdout() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map_or("", String::as_str);
+        if message.starts_with("failed printing to stdout") && message.ends_with("(os error 32)") {
+            std::process::exit(141);
+        }
+        previous(info);
+    }));
+}
+
 /// Reads each file, printing a one-line error for each that fails; returns the good ones
 /// (index into `paths`, samples).
 pub fn read_audio_files(paths: &[PathBuf]) -> (Vec<(usize, Vec<f32>)>, usize) {
