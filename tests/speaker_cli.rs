@@ -12,7 +12,7 @@ use attune::serve::synthetic;
 use attune::store::Home;
 use attune::submodel::{Kind, Spec};
 use candle_core::Device;
-use enroll_common::{attune, attune_ok, checksums, copy_items, repo};
+use enroll_common::{attune, attune_ok, checksums, command, copy_items, repo};
 
 /// Puts a (synthetic) submodel for `speaker` into the library; returns its id.
 fn add_submodel(home: &Path, speaker: &str, seed: u64) -> String {
@@ -194,10 +194,7 @@ fn closed_stdout_ends_quietly() {
     attune_ok(dir.path(), &["speaker", "new", "ann"]);
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_attune"))
-        .arg("--home")
-        .arg(dir.path())
-        .args(["speaker", "list"])
+    let out = command(dir.path(), &["speaker", "list"])
         .stdout(writer)
         .output()
         .unwrap();

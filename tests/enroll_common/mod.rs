@@ -13,15 +13,19 @@ pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// Runs `attune --home HOME ARGS…` and returns its output.
-pub fn attune(home: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_attune"))
-        .arg("--home")
+/// `attune --home HOME ARGS…`, not yet run (the shipped base: `ATTUNE_BASE` removed).
+pub fn command(home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attune"));
+    cmd.arg("--home")
         .arg(home)
         .args(args)
-        .env_remove("ATTUNE_BASE")
-        .output()
-        .expect("runs attune");
+        .env_remove("ATTUNE_BASE");
+    cmd
+}
+
+/// Runs `attune --home HOME ARGS…` and returns its output.
+pub fn attune(home: &Path, args: &[&str]) -> Output {
+    let out = command(home, args).output().expect("runs attune");
     eprintln!(
         "$ attune {}\n{}{}",
         args.join(" "),
