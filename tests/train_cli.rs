@@ -3,17 +3,9 @@
 //! (with a bootstrap interval and the stock reference) and on a folder of its recordings.
 
 use std::path::Path;
-use std::process::Command;
 
-/// Runs attune on `home`, whatever its exit status.
-fn run(home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_attune"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod enroll_common;
+use enroll_common::attune as run;
 
 fn attune(home: &Path, args: &[&str]) -> std::process::Output {
     let out = run(home, args);
