@@ -60,7 +60,8 @@ pub struct Args {
     #[arg(long, value_name = "ALPHA")]
     lora_alpha: Option<f64>,
     /// SpecAugment widths: each of the two time masks spans at most TIME frames (10 ms each),
-    /// each of the two frequency masks at most FREQ mel bins (default 20,8; 0,0: none)
+    /// each of the two frequency masks at most FREQ mel bins (default 20,8; 0,0: none); TIME
+    /// under the base's 3000 frames, FREQ under its mel bins (80 for tiny.en)
     #[arg(long, value_delimiter = ',', value_name = "TIME,FREQ")]
     spec_augment: Vec<usize>,
     /// Continue an interrupted job with the same speakers and settings from its checkpoint

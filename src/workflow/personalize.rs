@@ -16,6 +16,7 @@ use super::{Result, WorkflowError, Workspace, spaces, start};
 use crate::enroll::split::Parts;
 use crate::eval::Normalizer;
 use crate::library;
+use crate::model::config::WhisperConfig;
 use crate::recognizer::Recognizer;
 use crate::store::speakers::SpeakerStore;
 use crate::submodel::file::{FORMAT_VERSION, GenericWer, Metrics, TEST_PROTOCOL};
@@ -228,6 +229,23 @@ impl Request {
         Ok(())
     }
 
+    /// Refuses SpecAugment widths that mask a whole utterance of the base `wcfg`: a frequency
+    /// mask as wide as its mel bins or a time mask as long as its 30 s window.
+    pub fn check_masks(&self, wcfg: &WhisperConfig) -> Result<()> {
+        let Some((time, freq)) = self.overrides.spec_augment else {
+            return Ok(());
+        };
+        let frames = 2 * wcfg.n_audio_ctx;
+        if time >= frames || freq >= wcfg.n_mels {
+            return Err(WorkflowError::Invalid(format!(
+                "spec augment {time},{freq}: a time mask must be shorter than the base's {frames} \
+                 frames and a frequency mask narrower than its {} mel bins",
+                wcfg.n_mels
+            )));
+        }
+        Ok(())
+    }
+
     /// Identifies the job (same request → same checkpoint): 16 hex digits.
     pub fn key(&self) -> String {
         let json = serde_json::to_string(self).expect("a request serializes");
@@ -386,6 +404,7 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<Personalized> {
     req.check()?;
+    req.check_masks(&rec.model.config)?;
     let (files, lock) = claim(ws, &req.key(), resume)?;
     let json = serde_json::to_vec(req).expect("a request serializes");
     write_atomic(&files.request, &json).map_err(WorkflowError::io(&files.request))?;

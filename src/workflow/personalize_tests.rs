@@ -242,6 +242,24 @@ fn spec_augment_widths_are_named_in_the_recipe() {
     assert!(c.recipe.ends_with("spec augment 0/0"), "{}", c.recipe);
 }
 
+/// Masks that would blank a whole utterance are refused, naming the base's limits; the widest
+/// that still leave something (and none at all) pass.
+#[test]
+fn spec_augment_widths_must_fit_the_base() {
+    let wcfg = crate::model::config::WhisperConfig::tiny_test(); // 8 mel bins, 64 frames
+    let mut req = Request::new(vec!["s".into()]);
+    assert!(req.check_masks(&wcfg).is_ok());
+    for ok in [(63, 7), (0, 0)] {
+        req.overrides.spec_augment = Some(ok);
+        assert!(req.check_masks(&wcfg).is_ok(), "{ok:?}");
+    }
+    for bad in [(64, 0), (0, 8), (3000, 80)] {
+        req.overrides.spec_augment = Some(bad);
+        let e = req.check_masks(&wcfg).unwrap_err().to_string();
+        assert!(e.contains("64 frames") && e.contains("8 mel bins"), "{e}");
+    }
+}
+
 /// A space job's joint steps are recorded in its recipe and description; without them the
 /// request serializes as before the option existed, so an older interrupted job resumes.
 #[test]
