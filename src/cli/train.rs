@@ -33,8 +33,14 @@ pub struct Args {
     /// Examples per speaker per step
     #[arg(long)]
     batch: Option<usize>,
-    #[arg(long)]
+    /// Peak learning rate, reached after 10 warm-up steps (the recipes': 2e-3; LoRA 3e-3)
+    #[arg(long, value_name = "PEAK")]
     lr: Option<f64>,
+    /// Where the learning rate ends, as a fraction of its peak: after warm-up it falls linearly
+    /// to FRACTION × --lr at the last step (default 0.1)
+    #[arg(long, value_name = "FRACTION")]
+    lr_floor: Option<f64>,
+    /// Seed of the job's randomness: batch order, SpecAugment masks, fresh adapters' weights (default 17)
     #[arg(long)]
     seed: Option<u64>,
     /// Use only the first N training utterances of each speaker (learning curves)
@@ -130,6 +136,7 @@ impl Args {
                 max_steps: self.max_steps,
                 batch: self.batch,
                 lr: self.lr,
+                lr_floor: self.lr_floor,
                 seed: self.seed,
                 patience: self.patience,
                 speeds: self.speeds(),

@@ -277,12 +277,18 @@ pub fn run(
         let lr: Vec<f64> = opt
             .steps
             .iter()
-            .map(|&t| schedule(t, cfg.warmup, cfg.max_steps, cfg.lr))
+            .map(|&t| schedule(t, cfg.warmup, cfg.max_steps, cfg.lr, cfg.lr_floor))
             .collect();
         opt.step(&row_vars, &grads, &present, &lr)?;
         if !shared_vars.is_empty() {
             let peak = cfg.generator_lr.unwrap_or(cfg.lr);
-            let lr = schedule(shared_opt.steps[0], cfg.warmup, cfg.max_steps, peak);
+            let lr = schedule(
+                shared_opt.steps[0],
+                cfg.warmup,
+                cfg.max_steps,
+                peak,
+                cfg.lr_floor,
+            );
             shared_opt.step(&shared_vars, &grads, &[true], &[lr])?;
         }
         step += 1;

@@ -59,6 +59,10 @@ pub struct TrainConfig {
     /// Peak learning rate.
     pub lr: f64,
     pub warmup: u64,
+    /// After warm-up the learning rate falls linearly to this fraction of its peak at the last
+    /// step (0.1 in every recipe so far).
+    #[serde(default = "default_lr_floor")]
+    pub lr_floor: f64,
     pub optim: AdamW,
     /// Held-out evaluation every this many steps.
     pub eval_every: u64,
@@ -91,6 +95,13 @@ pub struct TrainConfig {
     pub recipe: String,
 }
 
+/// Where every recipe's learning rate ends, as a fraction of its peak.
+pub const DEFAULT_LR_FLOOR: f64 = 0.1;
+
+fn default_lr_floor() -> f64 {
+    DEFAULT_LR_FLOOR
+}
+
 impl TrainConfig {
     /// The default recipe for a kind.
     pub fn recipe(kind: Kind, rank: usize) -> Self {
@@ -106,6 +117,7 @@ impl TrainConfig {
                 Kind::Lora => 3e-3,
             },
             warmup: 10,
+            lr_floor: DEFAULT_LR_FLOOR,
             optim: AdamW::default(),
             eval_every: 10,
             // Recipe 2: the whole budget, the best dev checkpoint kept. Early stopping on ~16 dev

@@ -120,13 +120,13 @@ impl RowAdamW {
 }
 
 /// Linear warm-up to `peak` over `warmup` steps, then linear decay to 10 % of `peak` at `total`.
-pub fn schedule(step: u64, warmup: u64, total: u64, peak: f64) -> f64 {
+pub fn schedule(step: u64, warmup: u64, total: u64, peak: f64, floor: f64) -> f64 {
     if step < warmup {
         return peak * (step + 1) as f64 / warmup as f64;
     }
     let span = total.saturating_sub(warmup).max(1) as f64;
     let done = ((step - warmup) as f64 / span).min(1.0);
-    peak * (1.0 - 0.9 * done)
+    peak * (1.0 - (1.0 - floor) * done)
 }
 
 #[cfg(test)]
@@ -164,8 +164,11 @@ mod tests {
 
     #[test]
     fn schedule_warms_up_then_decays() {
-        assert!((schedule(0, 10, 100, 1.0) - 0.1).abs() < 1e-9);
-        assert!((schedule(9, 10, 100, 1.0) - 1.0).abs() < 1e-9);
-        assert!((schedule(100, 10, 100, 1.0) - 0.1).abs() < 1e-9);
+        assert!((schedule(0, 10, 100, 1.0, 0.1) - 0.1).abs() < 1e-9);
+        assert!((schedule(9, 10, 100, 1.0, 0.1) - 1.0).abs() < 1e-9);
+        assert!((schedule(55, 10, 100, 1.0, 0.1) - 0.55).abs() < 1e-9);
+        assert!((schedule(100, 10, 100, 1.0, 0.1) - 0.1).abs() < 1e-9);
+        assert!((schedule(55, 10, 100, 2.0, 0.5) - 1.5).abs() < 1e-9);
+        assert!((schedule(100, 10, 100, 2.0, 0.5) - 1.0).abs() < 1e-9);
     }
 }

@@ -70,6 +70,9 @@ pub struct Overrides {
     /// Examples per speaker per step.
     pub batch: Option<usize>,
     pub lr: Option<f64>,
+    /// Where the learning rate ends, as a fraction of its peak (the recipes: 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_floor: Option<f64>,
     pub seed: Option<u64>,
     /// Evaluations without held-out improvement before a speaker stops (0: never).
     pub patience: Option<usize>,
@@ -175,6 +178,7 @@ impl Request {
         }
         depart(&mut c, o.batch, |c| &mut c.batch, "batch");
         depart(&mut c, o.lr, |c| &mut c.lr, "lr");
+        depart(&mut c, o.lr_floor, |c| &mut c.lr_floor, "lr floor");
         depart(&mut c, o.seed, |c| &mut c.seed, "seed");
         depart(&mut c, o.patience, |c| &mut c.patience, "patience");
         depart(&mut c, o.lora_alpha, |c| &mut c.spec.alpha, "lora alpha");
@@ -207,11 +211,18 @@ impl Request {
         c
     }
 
-    /// Refuses a request that cannot run: no speakers, or a LoRA scale that is not a positive
-    /// number or has no LoRA updates to scale.
+    /// Refuses a request that cannot run: no speakers, a learning-rate floor outside (0, 1], or a
+    /// LoRA scale that is not a positive number or has no LoRA updates to scale.
     pub fn check(&self) -> Result<()> {
         if self.speakers.is_empty() {
             return Err(WorkflowError::Invalid("no speakers to train".into()));
+        }
+        if let Some(floor) = self.overrides.lr_floor
+            && !(floor > 0.0 && floor <= 1.0)
+        {
+            return Err(WorkflowError::Invalid(format!(
+                "lr floor is a fraction of the peak learning rate, in (0, 1], not {floor}"
+            )));
         }
         if let Some(alpha) = self.overrides.lora_alpha {
             let kind = self.config().spec.kind;

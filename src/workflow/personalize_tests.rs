@@ -242,6 +242,26 @@ fn spec_augment_widths_are_named_in_the_recipe() {
     assert!(c.recipe.ends_with("spec augment 0/0"), "{}", c.recipe);
 }
 
+/// A learning-rate floor departs from the recipe (named in it) and must be a fraction in (0, 1].
+#[test]
+fn lr_floor_is_named_and_checked() {
+    let mut req = Request::new(vec!["s".into()]);
+    let recipe = req.config();
+    assert_eq!(recipe.lr_floor, crate::train::DEFAULT_LR_FLOOR);
+    req.overrides.lr_floor = Some(crate::train::DEFAULT_LR_FLOOR);
+    assert_eq!(req.config().recipe, recipe.recipe);
+    req.overrides.lr_floor = Some(0.5);
+    let c = req.config();
+    assert_eq!(c.lr_floor, 0.5);
+    assert_eq!(c.recipe, format!("{}, lr floor 0.5", recipe.recipe));
+    assert!(req.check().is_ok());
+    for bad in [0.0, -0.5, 1.5, f64::NAN] {
+        req.overrides.lr_floor = Some(bad);
+        let e = req.check().unwrap_err().to_string();
+        assert!(e.contains("lr floor"), "{e}");
+    }
+}
+
 /// Masks that would blank a whole utterance are refused, naming the base's limits; the widest
 /// that still leave something (and none at all) pass.
 #[test]
