@@ -48,8 +48,8 @@ def main(argv):
         sys.exit(__doc__)
     out = argv[1]
     parts = [(float(argv[i]), argv[i + 1]) for i in range(2, len(argv), 2)]
-    header, data = load(parts[0][1])
     loaded = [(w, load(p), p) for w, p in parts]
+    header, data = loaded[0][1][0], bytearray(loaded[0][1][1])
     meta = json.loads(header["__metadata__"]["attune_submodel"])
     for name, info in header.items():
         if name == "__metadata__" or (only and not name.endswith(only)):

@@ -10,7 +10,7 @@ use candle_core::backprop::GradStore;
 
 use super::checkpoint::{Checkpoint, SpeakerState};
 use super::data::{Example, SpeakerData, StepBatch, assemble};
-use super::optim::{RowAdamW, schedule};
+use super::optim::RowAdamW;
 use super::params::Params;
 use super::{TrainConfig, TrainError, TrainEvent};
 use crate::eval::{Normalizer, corpus, score};
@@ -274,21 +274,11 @@ pub fn run(
                 *losses[i as usize].get_or_insert(0.0) += *r as f64;
             }
         }
-        let lr: Vec<f64> = opt
-            .steps
-            .iter()
-            .map(|&t| schedule(t, cfg.warmup, cfg.max_steps, cfg.lr, cfg.lr_floor))
-            .collect();
+        let lr: Vec<f64> = opt.steps.iter().map(|&t| cfg.lr_at(t, cfg.lr)).collect();
         opt.step(&row_vars, &grads, &present, &lr)?;
         if !shared_vars.is_empty() {
             let peak = cfg.generator_lr.unwrap_or(cfg.lr);
-            let lr = schedule(
-                shared_opt.steps[0],
-                cfg.warmup,
-                cfg.max_steps,
-                peak,
-                cfg.lr_floor,
-            );
+            let lr = cfg.lr_at(shared_opt.steps[0], peak);
             shared_opt.step(&shared_vars, &grads, &[true], &[lr])?;
         }
         step += 1;

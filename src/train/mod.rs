@@ -103,6 +103,11 @@ fn default_lr_floor() -> f64 {
 }
 
 impl TrainConfig {
+    /// The learning rate of a row at its `step` when its schedule peaks at `peak`.
+    pub fn lr_at(&self, step: u64, peak: f64) -> f64 {
+        optim::schedule(step, self.warmup, self.max_steps, peak, self.lr_floor)
+    }
+
     /// The default recipe for a kind.
     pub fn recipe(kind: Kind, rank: usize) -> Self {
         Self {

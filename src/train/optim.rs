@@ -119,7 +119,7 @@ impl RowAdamW {
     }
 }
 
-/// Linear warm-up to `peak` over `warmup` steps, then linear decay to 10 % of `peak` at `total`.
+/// Linear warm-up to `peak` over `warmup` steps, then linear decay to `floor` × `peak` at `total`.
 pub fn schedule(step: u64, warmup: u64, total: u64, peak: f64, floor: f64) -> f64 {
     if step < warmup {
         return peak * (step + 1) as f64 / warmup as f64;
