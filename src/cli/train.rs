@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_name = "PEAK")]
     lr: Option<f64>,
     /// Where the learning rate ends, as a fraction of its peak: after warm-up it falls linearly
-    /// to FRACTION × --lr at the last step (default 0.1)
+    /// to FRACTION × --lr at the last step (default: 0.5 for residual, 0.1 for the other kinds)
     #[arg(long, value_name = "FRACTION")]
     lr_floor: Option<f64>,
     /// Seed of the job's randomness: batch order, SpecAugment masks, fresh adapters' weights (default 17)

@@ -60,7 +60,7 @@ pub struct TrainConfig {
     pub lr: f64,
     pub warmup: u64,
     /// After warm-up the learning rate falls linearly to this fraction of its peak at the last
-    /// step (0.1 in every recipe so far).
+    /// step ([`recipe_lr_floor`]: 0.5 in residual recipe 8, 0.1 in every other recipe).
     #[serde(default = "default_lr_floor")]
     pub lr_floor: f64,
     pub optim: AdamW,
@@ -95,8 +95,21 @@ pub struct TrainConfig {
     pub recipe: String,
 }
 
-/// Where every recipe's learning rate ends, as a fraction of its peak.
+/// Where a recipe's learning rate ends, as a fraction of its peak, unless [`recipe_lr_floor`]
+/// says otherwise (and where submodels written before the field existed ended).
 pub const DEFAULT_LR_FLOOR: f64 = 0.1;
+
+/// A kind's learning-rate floor. Residual recipe 8 ends at half its peak rather than a tenth, so
+/// the adapters averaged over the second half of the budget move further apart: on the
+/// validation speakers a two-seed mean test WER of 0.281 against recipe 7's 0.287, ordinary
+/// speech 0.287 against 0.300 (README, "Choosing the default", ⁹). The hybrid keeps the
+/// settings its recipe 4 was measured with.
+pub const fn recipe_lr_floor(kind: Kind) -> f64 {
+    match kind {
+        Kind::Residual => 0.5,
+        _ => DEFAULT_LR_FLOOR,
+    }
+}
 
 fn default_lr_floor() -> f64 {
     DEFAULT_LR_FLOOR
@@ -122,7 +135,7 @@ impl TrainConfig {
                 Kind::Lora => 3e-3,
             },
             warmup: 10,
-            lr_floor: DEFAULT_LR_FLOOR,
+            lr_floor: recipe_lr_floor(kind),
             optim: AdamW::default(),
             eval_every: 10,
             // Recipe 2: the whole budget, the best dev checkpoint kept. Early stopping on ~16 dev
@@ -212,8 +225,9 @@ pub const RECIPE_VERSION: u32 = 3;
 /// The residual recipe's own version since 4: it starts from each speaker's fit (4) in the
 /// shipped space (set by the use-case layer, which knows the space), otherwise as 3; 5 adds
 /// speed perturbation ([`DEFAULT_SPEEDS`]); 6 trains 180 steps instead of 120
-/// ([`recipe_max_steps`]), averaging from step 90; 7 trains 240, averaging from 120.
-pub const RESIDUAL_RECIPE_VERSION: u32 = 7;
+/// ([`recipe_max_steps`]), averaging from step 90; 7 trains 240, averaging from 120; 8 lets the
+/// learning rate fall to half its peak instead of a tenth ([`recipe_lr_floor`]).
+pub const RESIDUAL_RECIPE_VERSION: u32 = 8;
 
 /// The hybrid recipe's own version since 4: the residual recipe (6) for its residual part,
 /// which starts from the instant fit, with its decoder LoRA fresh; 3 and before: the other
