@@ -27,7 +27,7 @@ pub struct Args {
     /// Bottleneck (residual, hybrid) or rank (LoRA); a hybrid's decoder LoRA has rank 8
     #[arg(long, default_value_t = DEFAULT_RANK)]
     rank: usize,
-    /// Step budget (the residual recipe since 7: 240; hybrid since 4: 180; LoRA: 120)
+    /// Step budget (residual recipe 8: 240; hybrid recipe 4: 180; LoRA: 120)
     #[arg(long, value_name = "N")]
     max_steps: Option<u64>,
     /// Examples per speaker per step
@@ -405,28 +405,41 @@ mod tests {
         );
     }
 
-    /// `--max-steps`'s help writes the recipe budgets as literals (a doc comment cannot name a
-    /// const): it must follow `recipe_max_steps`.
+    /// `--max-steps`'s and `--lr-floor`'s help write the recipes' budgets and floors as literals
+    /// (a doc comment cannot name a const): they must follow `recipe_max_steps` and
+    /// `recipe_lr_floor`.
     #[test]
-    fn max_steps_help_names_the_recipe_budgets() {
-        use crate::train::recipe_max_steps;
+    fn help_names_the_recipe_budgets_and_floors() {
+        use crate::train::{recipe_lr_floor, recipe_max_steps};
         use clap::CommandFactory;
         let mut cmd = Cli::command();
         let help = cmd.render_long_help().to_string();
-        let line = help
-            .lines()
-            .skip_while(|l| !l.contains("--max-steps"))
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let option = |flag: &str| {
+            help.lines()
+                .skip_while(|l| !l.contains(flag))
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let line = option("--max-steps");
         let [residual, hybrid, lora] =
             [Kind::Residual, Kind::Hybrid, Kind::Lora].map(recipe_max_steps);
         assert!(
             line.contains(&format!(
-                "recipe since {}: {residual}; hybrid since {}: {hybrid};",
+                "residual recipe {}: {residual}; hybrid recipe {}: {hybrid};",
                 crate::train::RESIDUAL_RECIPE_VERSION,
                 crate::train::HYBRID_RECIPE_VERSION
             )) && line.contains(&format!("LoRA: {lora})")),
+            "{line}"
+        );
+        let line = option("--lr-floor");
+        let [residual, hybrid, lora] =
+            [Kind::Residual, Kind::Hybrid, Kind::Lora].map(recipe_lr_floor);
+        assert_eq!(hybrid, lora, "the help names one floor for the other kinds");
+        assert!(
+            line.contains(&format!(
+                "default: {residual} for residual, {lora} for the other kinds"
+            )),
             "{line}"
         );
     }

@@ -247,8 +247,14 @@ fn spec_augment_widths_are_named_in_the_recipe() {
 fn lr_floor_is_named_and_checked() {
     let mut req = Request::new(vec!["s".into()]);
     let recipe = req.config();
-    assert_eq!(recipe.lr_floor, 0.5, "residual recipe 8 ends at half the peak");
-    assert_eq!(recipe.lr_floor, crate::train::recipe_lr_floor(recipe.spec.kind));
+    assert_eq!(
+        recipe.lr_floor, 0.5,
+        "residual recipe 8 ends at half the peak"
+    );
+    assert_eq!(
+        recipe.lr_floor,
+        crate::train::recipe_lr_floor(recipe.spec.kind)
+    );
     req.overrides.lr_floor = Some(0.5);
     assert_eq!(req.config().recipe, recipe.recipe);
     req.overrides.lr_floor = Some(0.1);
