@@ -433,9 +433,12 @@ mod tests {
             "{line}"
         );
         let line = option("--lr-floor");
-        let [residual, hybrid, lora] =
-            [Kind::Residual, Kind::Hybrid, Kind::Lora].map(recipe_lr_floor);
-        assert_eq!(hybrid, lora, "the help names one floor for the other kinds");
+        let [residual, hybrid, lora, embedding] =
+            [Kind::Residual, Kind::Hybrid, Kind::Lora, Kind::Embedding].map(recipe_lr_floor);
+        assert!(
+            hybrid == lora && lora == embedding,
+            "the help names one floor for the other kinds"
+        );
         assert!(
             line.contains(&format!(
                 "default: {residual} for residual, {lora} for the other kinds"
