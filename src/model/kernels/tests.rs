@@ -151,3 +151,45 @@ fn token_nll_matches_log_softmax_and_gather_in_value_and_gradient() {
     let (x, _) = input(7);
     assert!(token_nll(x.as_tensor(), &out_of_range).is_err());
 }
+
+/// `t`'s values that are subnormal.
+fn subnormals(t: &Tensor) -> usize {
+    let v: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+    v.iter().filter(|x| x.is_subnormal()).count()
+}
+
+#[test]
+fn no_kernel_writes_a_subnormal() {
+    let dev = Device::Cpu;
+    // GELU's gradient at x = -12 for an upstream gradient of 1e-9 is g·(Φ(x) + x φ(x)) ≈ -2.6e-40
+    // in exact arithmetic: subnormal, so it must come out as 0.
+    let exact = 1e-9 * (-12.0 * (-72f64).exp() / (2.0 * std::f64::consts::PI).sqrt());
+    assert!(exact != 0.0 && exact.abs() < f32::MIN_POSITIVE as f64);
+    let x = Var::from_tensor(&Tensor::new(&[-12f32, -1.0, 0.5], &dev).unwrap()).unwrap();
+    let c = Tensor::new(&[1e-9f32, 1.0, 1.0], &dev).unwrap();
+    let g = (gelu(x.as_tensor()).unwrap() * &c)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let dx = g.get(x.as_tensor()).unwrap();
+    assert_eq!(dx.to_vec1::<f32>().unwrap()[0], 0.0);
+    assert!(dx.to_vec1::<f32>().unwrap()[1] != 0.0);
+    // Softmax of a row where one entry is e^-87.5 / 36 of the rest: subnormal unless flushed;
+    // its gradient and the token loss's gradient (scaled by a tiny per-token weight) likewise.
+    let mut row = vec![0f32; 37];
+    row[0] = -87.5;
+    let x = Var::from_tensor(&Tensor::from_vec(row, (1, 37), &dev).unwrap()).unwrap();
+    let y = softmax(x.as_tensor()).unwrap();
+    assert_eq!(subnormals(&y), 0);
+    assert_eq!(y.to_vec2::<f32>().unwrap()[0][0], 0.0);
+    let w = Tensor::from_vec((0..37).map(|i| i as f32).collect(), (1, 37), &dev).unwrap();
+    let g = (y * w).unwrap().sum_all().unwrap().backward().unwrap();
+    assert_eq!(subnormals(g.get(x.as_tensor()).unwrap()), 0);
+    let targets = Tensor::new(&[[1u32]], &dev).unwrap();
+    let logits = x.as_tensor().unsqueeze(0).unwrap();
+    let nll = token_nll(&logits, &targets).unwrap();
+    let g = (nll * 1e-3).unwrap().sum_all().unwrap().backward().unwrap();
+    assert_eq!(subnormals(g.get(x.as_tensor()).unwrap()), 0);
+}
