@@ -101,6 +101,11 @@ fn main() -> ExitCode {
     };
     cli::init_stderr_logging();
     cli::exit_quietly_on_closed_stdout();
+    if !matches!(command, Command::Bench(Bench::Tui { .. })) {
+        // The command's model work runs on this thread: as a pool worker it takes its share of
+        // every parallel GEMM directly (the workbench's jobs run on threads of their own).
+        attune::util::runtime_env::join_pool();
+    }
     let result = match command {
         Command::Transcribe(a) => cli::transcribe::run(&ws, a),
         Command::Eval(a) => cli::eval::run(&ws, a),

@@ -10,6 +10,8 @@
 //!   (2 MiB at a time under transparent huge pages): 14 % of training CPU time was
 //!   `clear_page_erms`. Kept, the pages are reused: 5 training steps of `tremor` fell from
 //!   129,437 to 2,007 minor faults and from 10.0 s to 5.3 s `sys`.
+//!
+//! [`join_pool`] is the one setting made in-process: the thread layout of headless commands.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt as _;
@@ -58,6 +60,23 @@ pub fn reexec_with_settings() -> Option<std::io::Error> {
         .env(MARK, "1")
         .exec();
     Some(err)
+}
+
+/// Makes the calling thread worker 0 of rayon's global pool (`RAYON_NUM_THREADS` workers in all,
+/// so one fewer is spawned). A headless command runs its model work on the main thread; outside
+/// the pool, each parallel GEMM or kernel would be handed to the workers while the main thread
+/// sleeps on a latch, one more runnable thread than cores, and the spinning workers were
+/// preempted ~10,000 times a second. Inside it, the caller takes its share directly: a training
+/// step of `tremor` on a 2-core Xeon went from 0.82 to 0.71 s and involuntary context switches
+/// from 390,000 to 3,400 in 16 steps (README, "Speed"). The workbench does not call it: its
+/// jobs run on threads of their own, and a pool worker that never yields to rayon would leave
+/// their parallel work to the others. Returns false when the pool already existed (rayon was
+/// used first); nothing changes then.
+pub fn join_pool() -> bool {
+    rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+        .is_ok()
 }
 
 #[cfg(test)]
