@@ -18,9 +18,12 @@ const BLOCK: usize = 32;
 pub enum Compute {
     /// Every product in f32 (the dequantized base): exact, e.g. to compare exports.
     F32,
-    /// The decoder's linears and the logits head in int8 (read every token: memory-bound).
-    /// The inference default: measured faster with the same real-clip transcripts
-    /// (`attune bench decode --compute …`, README).
+    /// The decoder's linears and the logits head in int8 (read every token: memory-bound),
+    /// except the cross-attention keys and values: those are computed once per utterance over
+    /// every audio frame (hundreds of rows), a GEMM that candle's int8 matmul runs slower than
+    /// f32 (the stock pass over `tremor`'s 17 test clips at the 30 s window: 14.0 s → 9.7 s on a
+    /// 2-core Xeon, same WER). The inference default: measured faster with the same real-clip
+    /// transcripts (`attune bench decode --compute …`, README).
     #[default]
     Int8Decoder,
     /// Encoder and decoder in int8.
@@ -32,7 +35,11 @@ impl Compute {
     pub fn covers(self, name: &str) -> bool {
         match self {
             Self::F32 => false,
-            Self::Int8Decoder => name.starts_with("model.decoder."),
+            Self::Int8Decoder => {
+                name.starts_with("model.decoder.")
+                    && !name.contains("encoder_attn.k_proj")
+                    && !name.contains("encoder_attn.v_proj")
+            }
             Self::Int8 => true,
         }
     }
@@ -135,6 +142,11 @@ mod tests {
     fn precision_selects_matrices() {
         assert!(Compute::Int8Decoder.covers("model.decoder.layers.0.fc1.weight"));
         assert!(!Compute::Int8Decoder.covers("model.encoder.layers.0.fc1.weight"));
+        assert!(Compute::Int8Decoder.covers("model.decoder.layers.0.encoder_attn.q_proj.weight"));
+        for kv in ["k_proj", "v_proj"] {
+            let name = format!("model.decoder.layers.3.encoder_attn.{kv}.weight");
+            assert!(!Compute::Int8Decoder.covers(&name) && Compute::Int8.covers(&name));
+        }
         assert!(Compute::Int8.covers("model.encoder.layers.0.fc1.weight"));
         assert!(!Compute::F32.covers("model.decoder.embed_tokens.weight"));
     }
