@@ -61,19 +61,20 @@ pub fn erf(x: f32) -> f32 {
 }
 
 const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+/// 1 / √(2π).
+const INV_SQRT_2PI: f32 = 0.398_942_3;
+
 /// `x`, or 0 when `x` is subnormal (|x| < 2⁻¹²⁶). Every kernel flushes what it writes: on
 /// Intel cores each multiply with a subnormal operand takes a microcode assist, and a GELU's
 /// gradient is subnormal wherever its input is far below zero (`g · x φ(x)` with `φ` near
 /// 1e-38), about half of the first MLP layer's gradient. The GEMM that takes that gradient back
-/// through the layer ran 30× slower than on normal numbers (397 ms against ~12 ms for
-/// `[600, 1536] × [1536, 384]` on a Xeon; README, "Speed"). The values dropped are below 1.2e-38.
+/// through the layer ran ~40× slower than on normal numbers (423 ms against 11 ms for
+/// `[1750, 1536] × [1536, 384]` on one Xeon core; README, "Speed on an Intel Xeon"). The values
+/// dropped are below 1.2e-38.
 #[inline(always)]
 pub fn flush(x: f32) -> f32 {
     if x.abs() < f32::MIN_POSITIVE { 0.0 } else { x }
 }
-
-/// 1 / √(2π).
-const INV_SQRT_2PI: f32 = 0.398_942_3;
 
 /// Lanes of the vectorisable reductions.
 const LANES: usize = 8;
