@@ -21,9 +21,9 @@ pub enum Compute {
     /// The decoder's linears and the logits head in int8 (read every token: memory-bound),
     /// except the cross-attention keys and values: those are computed once per utterance over
     /// every audio frame (hundreds of rows), a GEMM that candle's int8 matmul runs slower than
-    /// f32 (`attune eval --speaker tremor`, base and stock over 17 clips: 13.2–15.0 s → 10.7–10.9
-    /// s on a 2-core Xeon, three runs each, same WERs). The inference default: measured faster with the same real-clip
-    /// transcripts (`attune bench decode --compute …`, README).
+    /// f32 (`attune eval --speaker tremor`, base and stock over 17 clips: 13.2–15.0 s →
+    /// 10.7–10.9 s on a 2-core Xeon, three runs each, same WERs). The inference default: measured
+    /// faster with the same real-clip transcripts (`attune bench decode --compute …`, README).
     #[default]
     Int8Decoder,
     /// Encoder and decoder in int8.

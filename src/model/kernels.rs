@@ -72,7 +72,7 @@ const INV_SQRT_2PI: f32 = 0.398_942_3;
 /// `[1750, 1536] × [1536, 384]` on one Xeon core; README, "Speed on an Intel Xeon"). The values
 /// dropped are below 1.2e-38.
 #[inline(always)]
-pub fn flush(x: f32) -> f32 {
+fn flush(x: f32) -> f32 {
     if x.abs() < f32::MIN_POSITIVE { 0.0 } else { x }
 }
 
