@@ -283,12 +283,27 @@ impl Attention {
         let q = (split(q, t)? * scale)?;
         let k = split(k, s)?;
         let v = split(v, s)?;
-        let mut att = q.matmul(&k.t()?)?; // [B, H, T, S]
-        if let Some(mask) = mask {
-            att = att.broadcast_add(mask)?;
-        }
-        let att = kernels::softmax(&att)?;
-        let y = att.matmul(&v)?; // [B, H, T, hd]
+        let tracked = q.track_op() || k.track_op() || v.track_op();
+        let y = if tracked || b * self.n_head * t * s <= SCORE_BUDGET {
+            weigh_values(&q, &k, &v, mask)?
+        } else {
+            // Inference over long contexts (the 30 s window: 8 × 6 × 1500² scores, 432 MB):
+            // one example and a block of query rows at a time, each row computed as before.
+            let rows = (SCORE_BUDGET / (self.n_head * s)).max(1);
+            let mut examples = Vec::with_capacity(b);
+            for i in 0..b {
+                let (qi, ki, vi) = (q.narrow(0, i, 1)?, k.narrow(0, i, 1)?, v.narrow(0, i, 1)?);
+                let mut blocks = Vec::with_capacity(t.div_ceil(rows));
+                for start in (0..t).step_by(rows) {
+                    let n = rows.min(t - start);
+                    let qb = qi.narrow(2, start, n)?.contiguous()?;
+                    let mb = mask.map(|m| m.narrow(0, start, n)).transpose()?;
+                    blocks.push(weigh_values(&qb, &ki, &vi, mb.as_ref())?);
+                }
+                examples.push(Tensor::cat(&blocks, 2)?);
+            }
+            Tensor::cat(&examples, 0)?
+        }; // [B, H, T, hd]
         let y = y.transpose(1, 2)?.reshape((b, t, d))?;
         self.out.forward(&y)
     }
@@ -304,6 +319,20 @@ impl Attention {
         let (k, v) = self.key_value(x, hooks)?;
         self.attend(&q, &k, &v, mask)
     }
+}
+
+/// Most attention scores an inference pass holds at once (8 MiB of f32): above it, attention
+/// runs one example and a block of query rows at a time. Unblocked, the 30 s window's scores
+/// were fresh memory on every call, and zeroing those pages was 30 % of a stock pass.
+const SCORE_BUDGET: usize = 1 << 21;
+
+/// `softmax(q kᵀ + mask) v` for `q: [B, H, T, hd]`, `k, v: [B, H, S, hd]`, `mask: [T, S]`.
+fn weigh_values(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    let mut att = q.matmul(&k.t()?)?; // [B, H, T, S]
+    if let Some(mask) = mask {
+        att = att.broadcast_add(mask)?;
+    }
+    kernels::softmax(&att)?.matmul(v)
 }
 
 /// The feed-forward block: fc1 → GELU (erf) → fc2.
@@ -338,6 +367,43 @@ pub fn causal_mask(t: usize, device: &candle_core::Device) -> Result<Tensor> {
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+
+    #[test]
+    fn long_inference_attention_in_blocks_equals_one_pass() {
+        let dev = Device::Cpu;
+        let (b, t, d) = (2, 1100, 8);
+        let lin = |o: f32| {
+            let w = Tensor::randn(0f32, 0.5, (d, d), &dev).unwrap();
+            Linear::new(w, Some(Tensor::full(o, d, &dev).unwrap()))
+        };
+        let attn = Attention {
+            q: lin(0.1),
+            k: lin(0.0),
+            v: lin(-0.2),
+            out: lin(0.3),
+            n_head: 2,
+            stack: Stack::Encoder,
+            layer: 0,
+            kind: AttnKind::SelfAttn,
+        };
+        assert!(b * 2 * t * t > SCORE_BUDGET, "the blocked path must run");
+        let x = |scale: f64| (Tensor::randn(0f32, 1.0, (b, t, d), &dev).unwrap() * scale).unwrap();
+        let (q, k, v) = (x(3.0), x(3.0), x(1.0));
+        let mask = causal_mask(t, &dev).unwrap();
+        for m in [None, Some(&mask)] {
+            let blocked = attn.attend(&q, &k, &v, m).unwrap();
+            // A tracked input takes the one-pass path (training).
+            let tracked = Var::from_tensor(&q).unwrap();
+            let whole = attn.attend(tracked.as_tensor(), &k, &v, m).unwrap();
+            let diff = (blocked - whole).unwrap().abs().unwrap();
+            let max = diff.flatten_all().unwrap().max(0).unwrap();
+            assert!(
+                max.to_scalar::<f32>().unwrap() <= 1e-6,
+                "mask {}",
+                m.is_some()
+            );
+        }
+    }
 
     #[test]
     fn frozen_linear_gives_the_input_gradient_of_a_plain_matmul() {
