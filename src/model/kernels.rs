@@ -195,7 +195,7 @@ fn slice<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [
 }
 
 /// True when the fused kernels apply: f32 on the CPU.
-fn fused(x: &Tensor) -> bool {
+pub(crate) fn fused(x: &Tensor) -> bool {
     x.device().is_cpu() && x.dtype() == DType::F32
 }
 
@@ -213,6 +213,17 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
         return x.gelu_erf();
     }
     x.contiguous()?.apply_op1(Gelu)
+}
+
+/// [`gelu`] of contiguous f32 values, outside autograd.
+pub(crate) fn gelu_values(x: &[f32]) -> Vec<f32> {
+    rows(x, BLOCK, &Gelu)
+}
+
+/// The GELU's input gradient `g (Φ(x) + x φ(x))`, outside autograd (f32 CPU tensors).
+pub(crate) fn gelu_grad(x: &Tensor, g: &Tensor) -> Result<Tensor> {
+    x.contiguous()?
+        .apply_op2_no_bwd(&g.contiguous()?, &Grad(GeluGrad))
 }
 
 /// Layer norm over the last dim with frozen `weight` and `bias`: the backward returns the input's

@@ -5,6 +5,7 @@ use candle_core::quantized::QMatMul;
 use candle_core::{Result, Tensor};
 use candle_nn::Module;
 
+use super::frozen::{FrozenLinear, FrozenMlp};
 use super::kernels;
 use super::weights::Weights;
 
@@ -147,58 +148,12 @@ fn gemm_rows(lin: &candle_nn::Linear, x: &Tensor) -> Result<Tensor> {
 }
 
 /// `dims` with its last entry replaced by `n`: the shape of a linear layer's output.
-fn with_last_dim(dims: &[usize], n: usize) -> Vec<usize> {
+pub(super) fn with_last_dim(dims: &[usize], n: usize) -> Vec<usize> {
     let mut out = dims.to_vec();
     if let Some(last) = out.last_mut() {
         *last = n;
     }
     out
-}
-
-/// A linear layer with frozen weights as one autograd op: its backward returns `∂L/∂x = g W`
-/// only (candle's matmul backward would also compute `gᵀx` for the weight, a full extra matmul).
-struct FrozenLinear(candle_nn::Linear);
-
-impl candle_core::CustomOp1 for FrozenLinear {
-    fn name(&self) -> &'static str {
-        "frozen-linear"
-    }
-
-    /// One GEMM straight on the input's and the weight's storage (no copy of either), then the
-    /// bias added in place.
-    fn cpu_fwd(
-        &self,
-        storage: &candle_core::CpuStorage,
-        layout: &candle_core::Layout,
-    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        use candle_core::backend::BackendStorage as _;
-        let (start, _) = layout
-            .contiguous_offsets()
-            .ok_or_else(|| candle_core::Error::Msg("frozen-linear: input not contiguous".into()))?;
-        let weight = self.0.weight();
-        let (n, k) = weight.dims2()?;
-        let m = layout.shape().elem_count() / k.max(1);
-        let (w, w_layout) = weight.storage_and_layout();
-        let candle_core::Storage::Cpu(w) = &*w else {
-            candle_core::bail!("frozen-linear: weight not on the CPU")
-        };
-        let x_layout = candle_core::Layout::contiguous_with_offset((m, k), start);
-        let mut y = storage.matmul(w, (1, m, n, k), &x_layout, &w_layout.transpose(0, 1)?)?;
-        if let Some(b) = self.0.bias() {
-            let b = b.to_vec1::<f32>()?;
-            let candle_core::CpuStorage::F32(out) = &mut y else {
-                candle_core::bail!("frozen-linear: f32 only")
-            };
-            for row in out.chunks_mut(n) {
-                row.iter_mut().zip(&b).for_each(|(o, b)| *o += b);
-            }
-        }
-        Ok((y, with_last_dim(layout.shape().dims(), n).into()))
-    }
-
-    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(grad.broadcast_matmul(self.0.weight())?))
-    }
 }
 
 /// Multi-head attention with the HF Whisper layout (`q/k/v/out_proj`, k without bias).
@@ -350,7 +305,13 @@ impl Mlp {
         })
     }
 
+    /// In training (`x` carries gradient) one [`FrozenMlp`] op; otherwise layer by layer (int8
+    /// where the base has Q8_0 copies).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if x.track_op() && kernels::fused(x) {
+            let op = FrozenMlp::new(self.fc1.f32.clone(), self.fc2.f32.clone());
+            return x.contiguous()?.apply_op1(op);
+        }
         self.fc2.forward(&kernels::gelu(&self.fc1.forward(x)?)?)
     }
 }
@@ -367,6 +328,34 @@ pub fn causal_mask(t: usize, device: &candle_core::Device) -> Result<Tensor> {
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+
+    #[test]
+    fn the_fused_training_mlp_equals_its_three_ops_exactly() {
+        let dev = Device::Cpu;
+        let lin = |o: usize, i: usize| {
+            let w = Tensor::randn(0f32, 0.5, (o, i), &dev).unwrap();
+            Linear::new(w, Some(Tensor::randn(0f32, 0.5, o, &dev).unwrap()))
+        };
+        let mlp = Mlp {
+            fc1: lin(32, 8),
+            fc2: lin(8, 32),
+        };
+        let x = Var::from_tensor(&Tensor::randn(0f32, 2.0, (3, 5, 8), &dev).unwrap()).unwrap();
+        let coef = Tensor::randn(0f32, 1.0, (3, 5, 8), &dev).unwrap();
+        let run = |y: Tensor| {
+            let g = (&y * &coef).unwrap().sum_all().unwrap().backward().unwrap();
+            let gx = g.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+            (
+                y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                gx.to_vec1::<f32>().unwrap(),
+            )
+        };
+        let fused = run(mlp.forward(x.as_tensor()).unwrap());
+        let h = mlp.fc1.forward(x.as_tensor()).unwrap();
+        let apart = run(mlp.fc2.forward(&kernels::gelu(&h).unwrap()).unwrap());
+        assert_eq!(fused, apart);
+        assert!(fused.1.iter().any(|g| *g != 0.0));
+    }
 
     #[test]
     fn long_inference_attention_in_blocks_equals_one_pass() {

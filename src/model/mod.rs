@@ -6,6 +6,7 @@ pub mod ct2;
 pub mod decode;
 pub mod decoder;
 pub mod encoder;
+mod frozen;
 pub mod import;
 pub mod int8;
 pub mod kernels;
