@@ -184,7 +184,7 @@ fn rows(a: &[f32], n: usize, k: &impl Row1) -> Vec<f32> {
 const BLOCK: usize = 4096;
 
 /// The f32 contents of a contiguous CPU tensor's storage.
-fn slice<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+pub(crate) fn slice<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
     let CpuStorage::F32(data) = storage else {
         candle_core::bail!("{op}: f32 only")
     };
@@ -213,6 +213,13 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
         return x.gelu_erf();
     }
     x.contiguous()?.apply_op1(Gelu)
+}
+
+/// The softmax's input gradient `y ⊙ (g − Σ g⊙y)` from its output `y`, outside autograd (f32
+/// CPU tensors).
+pub(crate) fn softmax_grad(y: &Tensor, g: &Tensor) -> Result<Tensor> {
+    y.contiguous()?
+        .apply_op2_no_bwd(&g.contiguous()?, &Grad(SoftmaxGrad))
 }
 
 /// [`gelu`] of contiguous f32 values, outside autograd.

@@ -5,7 +5,7 @@ use candle_core::quantized::QMatMul;
 use candle_core::{Result, Tensor};
 use candle_nn::Module;
 
-use super::frozen::{FrozenLinear, FrozenMlp};
+use super::frozen::{AttentionCore, FrozenLinear, FrozenMlp};
 use super::kernels;
 use super::weights::Weights;
 
@@ -230,15 +230,18 @@ impl Attention {
         let s = k.dim(1)?;
         let hd = d / self.n_head;
         let scale = (hd as f64).powf(-0.5);
-        let split = |x: &Tensor, n: usize| -> Result<Tensor> {
-            x.reshape((b, n, self.n_head, hd))?
-                .transpose(1, 2)?
-                .contiguous() // [B, H, n, hd]
-        };
+        let tracked = q.track_op() || k.track_op() || v.track_op();
+        if tracked && kernels::fused(q) {
+            let core = AttentionCore::new(self.n_head, mask.cloned());
+            let y = q
+                .contiguous()?
+                .apply_op3(&k.contiguous()?, &v.contiguous()?, core)?;
+            return self.out.forward(&y);
+        }
+        let split = |x: &Tensor, n: usize| split_heads(x, n, self.n_head);
         let q = (split(q, t)? * scale)?;
         let k = split(k, s)?;
         let v = split(v, s)?;
-        let tracked = q.track_op() || k.track_op() || v.track_op();
         let y = if tracked || b * self.n_head * t * s <= SCORE_BUDGET {
             weigh_values(&q, &k, &v, mask)?
         } else {
@@ -259,8 +262,7 @@ impl Attention {
             }
             Tensor::cat(&examples, 0)?
         }; // [B, H, T, hd]
-        let y = y.transpose(1, 2)?.reshape((b, t, d))?;
-        self.out.forward(&y)
+        self.out.forward(&merge_heads(&y)?)
     }
 
     /// Self-attention without cache: `x: [B, T, d]` attends to itself.
@@ -281,8 +283,27 @@ impl Attention {
 /// were fresh memory on every call, and zeroing those pages was 30 % of a stock pass.
 const SCORE_BUDGET: usize = 1 << 21;
 
+/// `x: [B, n, H·hd]` → `[B, H, n, hd]`, contiguous.
+pub(super) fn split_heads(x: &Tensor, n: usize, n_head: usize) -> Result<Tensor> {
+    let (b, _, d) = x.dims3()?;
+    x.reshape((b, n, n_head, d / n_head))?
+        .transpose(1, 2)?
+        .contiguous()
+}
+
+/// `[B, H, n, hd]` → `[B, n, H·hd]`.
+pub(super) fn merge_heads(x: &Tensor) -> Result<Tensor> {
+    let (b, h, n, hd) = x.dims4()?;
+    x.transpose(1, 2)?.reshape((b, n, h * hd))
+}
+
 /// `softmax(q kᵀ + mask) v` for `q: [B, H, T, hd]`, `k, v: [B, H, S, hd]`, `mask: [T, S]`.
-fn weigh_values(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+pub(super) fn weigh_values(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+) -> Result<Tensor> {
     let mut att = q.matmul(&k.t()?)?; // [B, H, T, S]
     if let Some(mask) = mask {
         att = att.broadcast_add(mask)?;
@@ -355,6 +376,40 @@ mod tests {
         let apart = run(mlp.fc2.forward(&kernels::gelu(&h).unwrap()).unwrap());
         assert_eq!(fused, apart);
         assert!(fused.1.iter().any(|g| *g != 0.0));
+    }
+
+    #[test]
+    fn the_fused_training_attention_equals_candle_ops_exactly() {
+        let dev = Device::Cpu;
+        let (b, t, s, d, h) = (2, 5, 7, 8, 2);
+        let var = |n| Var::from_tensor(&Tensor::randn(0f32, 1.0, (b, n, d), &dev).unwrap());
+        let (q, k, v) = (var(t).unwrap(), var(s).unwrap(), var(s).unwrap());
+        let mask = causal_mask(t, &dev)
+            .unwrap()
+            .pad_with_zeros(1, 0, s - t)
+            .unwrap();
+        let coef = Tensor::randn(0f32, 1.0, (b, t, d), &dev).unwrap();
+        let run = |y: Tensor| {
+            let g = (&y * &coef).unwrap().sum_all().unwrap().backward().unwrap();
+            let flat = |x: &Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let grads: Vec<_> = [&q, &k, &v]
+                .iter()
+                .map(|x| flat(g.get(x.as_tensor()).unwrap()))
+                .collect();
+            (flat(&y), grads)
+        };
+        for m in [None, Some(&mask)] {
+            let (q, k, v) = (q.as_tensor(), k.as_tensor(), v.as_tensor());
+            let core = AttentionCore::new(h, m.cloned());
+            let fused = run(q.apply_op3(k, v, core).unwrap());
+            let scale = ((d / h) as f64).powf(-0.5);
+            let qh = (split_heads(q, t, h).unwrap() * scale).unwrap();
+            let (kh, vh) = (split_heads(k, s, h).unwrap(), split_heads(v, s, h).unwrap());
+            let y = weigh_values(&qh, &kh, &vh, m).unwrap();
+            let apart = run(merge_heads(&y).unwrap());
+            assert_eq!(fused, apart, "mask {}", m.is_some());
+            assert!(fused.1.iter().all(|g| g.iter().any(|x| *x != 0.0)));
+        }
     }
 
     #[test]
