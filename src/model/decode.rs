@@ -3,6 +3,7 @@
 //! ([`super::no_speech`]) and splitting of audio longer than 30 s.
 
 use candle_core::{Result, Tensor};
+use rayon::prelude::*;
 use serde::Serialize;
 
 pub use super::no_speech::is_no_speech;
@@ -102,10 +103,8 @@ pub fn mel_batch(
         .map(|s| features::context_frames(s.len(), opts.full_context))
         .max()
         .unwrap_or(features::FRAME_GRANULE);
-    let data: Vec<f32> = segments
-        .iter()
-        .flat_map(|s| fe.log_mel(s, frames))
-        .collect();
+    let mels: Vec<Vec<f32>> = segments.par_iter().map(|s| fe.log_mel(s, frames)).collect();
+    let data = mels.concat();
     Tensor::from_vec(data, (segments.len(), fe.n_mels(), frames), dev)
 }
 

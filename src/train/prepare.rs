@@ -2,6 +2,8 @@
 //! audio (plus speed-perturbed copies when asked), computes each utterance's mel at its own
 //! encoder context, tokenizes the transcripts.
 
+use rayon::prelude::*;
+
 use crate::dataset::Utterance;
 use crate::recognizer::Recognizer;
 
@@ -59,14 +61,16 @@ pub fn prepare(
             .iter()
             .map(|u| Ok((read(u)?, u.text.clone())))
             .collect::<Result<Vec<_>, TrainError>>()?;
-        let originals = train.len();
-        for &f in speeds {
-            for i in 0..originals {
-                let (audio, text) = &train[i];
-                let perturbed = (speed_perturb(audio, f)?, text.clone());
-                train.push(perturbed);
-            }
-        }
+        // Each speed's copies in the order of the originals (utterances in parallel).
+        let jobs: Vec<(f64, &(Vec<f32>, String))> = speeds
+            .iter()
+            .flat_map(|&f| train.iter().map(move |u| (f, u)))
+            .collect();
+        let perturbed = jobs
+            .into_par_iter()
+            .map(|(f, (audio, text))| Ok((speed_perturb(audio, f)?, text.clone())))
+            .collect::<Result<Vec<_>, TrainError>>()?;
+        train.extend(perturbed);
         let dev = s
             .dev
             .iter()
@@ -79,7 +83,7 @@ pub fn prepare(
         .into_iter()
         .map(|(id, train, dev)| {
             let train = train
-                .iter()
+                .par_iter()
                 .map(|(a, text)| {
                     example(
                         &rec.frontend,
