@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::kernels;
-use super::layers::{merge_heads, split_heads, with_last_dim};
+use super::layers::{hd_scale, merge_heads, split_heads, with_last_dim};
 
 /// `x Wᵀ + b` for contiguous `x: [..., k]` straight on the input's and the weight's storage (no
 /// copy of either), then the bias added in place.
@@ -185,18 +185,16 @@ impl candle_core::CustomOp3 for AttentionCore {
         let Some(Kept { q, k, v, p }) = guard.as_ref() else {
             candle_core::bail!("attention-core: backward before forward")
         };
-        let (b, t, d) = grad.dims3()?;
-        let hd = d / self.n_head;
-        let g = grad
-            .reshape((b, t, self.n_head, hd))?
-            .transpose(1, 2)?
-            .contiguous()?; // [B, H, T, hd]
+        let (_, t, d) = grad.dims3()?;
+        let g = split_heads(grad, t, self.n_head)?; // [B, H, T, hd]
         // y = p v
         let g_p = g.matmul(&v.t()?)?;
         let g_v = p.t()?.matmul(&g)?;
         // p = softmax(q kᵀ + mask), q already scaled
         let g_s = kernels::softmax_grad(p, &g_p)?;
-        let g_q = g_s.matmul(&k.t()?.t()?)?.affine(hd_scale(hd), 0.)?;
+        let g_q = g_s
+            .matmul(&k.t()?.t()?)?
+            .affine(hd_scale(d / self.n_head), 0.)?;
         let g_k = q.t()?.matmul(&g_s)?.t()?;
         Ok((
             Some(merge_heads(&g_q)?),
@@ -204,9 +202,4 @@ impl candle_core::CustomOp3 for AttentionCore {
             Some(merge_heads(&g_v)?),
         ))
     }
-}
-
-/// Attention's query scale `1/√hd`.
-fn hd_scale(hd: usize) -> f64 {
-    (hd as f64).powf(-0.5)
 }

@@ -218,8 +218,7 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
 /// The softmax's input gradient `y ⊙ (g − Σ g⊙y)` from its output `y`, outside autograd (f32
 /// CPU tensors).
 pub(crate) fn softmax_grad(y: &Tensor, g: &Tensor) -> Result<Tensor> {
-    y.contiguous()?
-        .apply_op2_no_bwd(&g.contiguous()?, &Grad(SoftmaxGrad))
+    apply_backward(y, g, SoftmaxGrad)
 }
 
 /// [`gelu`] of contiguous f32 values, outside autograd.
@@ -229,8 +228,7 @@ pub(crate) fn gelu_values(x: &[f32]) -> Vec<f32> {
 
 /// The GELU's input gradient `g (Φ(x) + x φ(x))`, outside autograd (f32 CPU tensors).
 pub(crate) fn gelu_grad(x: &Tensor, g: &Tensor) -> Result<Tensor> {
-    x.contiguous()?
-        .apply_op2_no_bwd(&g.contiguous()?, &Grad(GeluGrad))
+    apply_backward(x, g, GeluGrad)
 }
 
 /// Layer norm over the last dim with frozen `weight` and `bias`: the backward returns the input's
@@ -290,12 +288,15 @@ impl<B: Backward> CustomOp2 for Grad<B> {
     }
 }
 
-/// The input gradient of a fused op: `b` applied to the kept tensor and the output's gradient.
+/// `b` applied to the kept tensor and the output's gradient, as a tensor outside autograd.
+fn apply_backward(kept: &Tensor, grad: &Tensor, b: impl Backward) -> Result<Tensor> {
+    kept.contiguous()?
+        .apply_op2_no_bwd(&grad.contiguous()?, &Grad(b))
+}
+
+/// The input gradient of a fused op (a candle `bwd`): [`apply_backward`].
 fn backward(kept: &Tensor, grad: &Tensor, b: impl Backward) -> Result<Option<Tensor>> {
-    let g = kept
-        .contiguous()?
-        .apply_op2_no_bwd(&grad.contiguous()?, &Grad(b))?;
-    Ok(Some(g))
+    apply_backward(kept, grad, b).map(Some)
 }
 
 struct Softmax;

@@ -228,8 +228,6 @@ impl Attention {
     ) -> Result<Tensor> {
         let (b, t, d) = q.dims3()?;
         let s = k.dim(1)?;
-        let hd = d / self.n_head;
-        let scale = (hd as f64).powf(-0.5);
         let tracked = q.track_op() || k.track_op() || v.track_op();
         if tracked && kernels::fused(q) {
             let core = AttentionCore::new(self.n_head, mask.cloned());
@@ -239,7 +237,7 @@ impl Attention {
             return self.out.forward(&y);
         }
         let split = |x: &Tensor, n: usize| split_heads(x, n, self.n_head);
-        let q = (split(q, t)? * scale)?;
+        let q = (split(q, t)? * hd_scale(d / self.n_head))?;
         let k = split(k, s)?;
         let v = split(v, s)?;
         let y = if tracked || b * self.n_head * t * s <= SCORE_BUDGET {
@@ -282,6 +280,11 @@ impl Attention {
 /// runs one example and a block of query rows at a time. Unblocked, the 30 s window's scores
 /// were fresh memory on every call, and zeroing those pages was 30 % of a stock pass.
 const SCORE_BUDGET: usize = 1 << 21;
+
+/// Attention's query scale `1/√hd` for heads of `hd` dims.
+pub(super) fn hd_scale(hd: usize) -> f64 {
+    (hd as f64).powf(-0.5)
+}
 
 /// `x: [B, n, H·hd]` → `[B, H, n, hd]`, contiguous.
 pub(super) fn split_heads(x: &Tensor, n: usize, n_head: usize) -> Result<Tensor> {
@@ -402,8 +405,7 @@ mod tests {
             let (q, k, v) = (q.as_tensor(), k.as_tensor(), v.as_tensor());
             let core = AttentionCore::new(h, m.cloned());
             let fused = run(q.apply_op3(k, v, core).unwrap());
-            let scale = ((d / h) as f64).powf(-0.5);
-            let qh = (split_heads(q, t, h).unwrap() * scale).unwrap();
+            let qh = (split_heads(q, t, h).unwrap() * hd_scale(d / h)).unwrap();
             let (kh, vh) = (split_heads(k, s, h).unwrap(), split_heads(v, s, h).unwrap());
             let y = weigh_values(&qh, &kh, &vh, m).unwrap();
             let apart = run(merge_heads(&y).unwrap());
