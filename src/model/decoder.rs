@@ -129,7 +129,7 @@ impl Decoder {
         tok.broadcast_add(&self.positions.narrow(0, offset, l)?)
     }
 
-    /// `x: [B, L, d]` → logits `[B, L, vocab]` (tied output projection).
+    /// `x: [..., d]` → logits `[..., vocab]` (tied output projection).
     pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
         // One GEMM over all B·L rows (see `Linear::forward`): a broadcast matmul would read the
         // [vocab, d] embedding once per batch row.

@@ -96,14 +96,21 @@ impl SpecAugment {
     }
 }
 
-/// Tensors for one encoder context of a step: mel `[B, n_mels, F]`, decoder input `[B, L]`,
-/// targets `[B, L]`, a per-position loss weight `[B, L]` (0 on prompt and padding), and each
-/// row's adapter-table row.
+/// Tensors for one encoder context of a step: mel `[B, n_mels, F]`, the decoder input, the
+/// positions the loss scores with their targets and weights, and each row's adapter-table row.
 pub struct StepBatch {
     pub mel: Tensor,
+    /// Teacher-forced decoder input `[B, L]` (rows padded with end-of-text).
     pub input: Tensor,
+    /// The positions the loss scores, flattened `b·L + p`, row by row: each row's target tokens
+    /// (the prompt's and the padding's are left out, so their logits are never computed).
+    pub scored: Tensor,
+    /// Target token at each scored position `[N]`.
     pub target: Tensor,
+    /// Loss weight of each scored position `[N]`.
     pub weight: Tensor,
+    /// How many scored positions each row has (they are consecutive in `scored`).
+    pub per_row: Vec<usize>,
     pub ids: Vec<u32>,
 }
 
@@ -159,25 +166,32 @@ pub fn assemble(
                 .max()
                 .unwrap_or(1);
             let mut mel = Vec::with_capacity(b * n_mels * frames);
-            let (mut input, mut target, mut weight) =
-                (vec![eot; b * l], vec![eot; b * l], vec![0f32; b * l]);
+            let mut input = vec![eot; b * l];
+            let (mut scored, mut target, mut weight) = (Vec::new(), Vec::new(), Vec::new());
+            let mut per_row = Vec::with_capacity(b);
             for (r, (_, e, seed, w)) in rows.iter().enumerate() {
                 let mut m = e.mel.clone();
                 augment.apply(&mut m, n_mels, &mut Rng::new(*seed));
                 mel.extend(m);
+                let first = prompt_len.max(1) - 1;
                 for p in 0..e.tokens.len() - 1 {
                     input[r * l + p] = e.tokens[p];
-                    target[r * l + p] = e.tokens[p + 1];
-                    if p + 1 >= prompt_len {
-                        weight[r * l + p] = *w;
+                    if p >= first {
+                        scored.push((r * l + p) as u32);
+                        target.push(e.tokens[p + 1]);
+                        weight.push(*w);
                     }
                 }
+                per_row.push(e.tokens.len().saturating_sub(1 + first));
             }
+            let n = scored.len();
             Ok(StepBatch {
                 mel: Tensor::from_vec(mel, (b, n_mels, frames), dev)?,
                 input: Tensor::from_vec(input, (b, l), dev)?,
-                target: Tensor::from_vec(target, (b, l), dev)?,
-                weight: Tensor::from_vec(weight, (b, l), dev)?,
+                scored: Tensor::from_vec(scored, n, dev)?,
+                target: Tensor::from_vec(target, n, dev)?,
+                weight: Tensor::from_vec(weight, n, dev)?,
+                per_row,
                 ids: rows.iter().map(|(row, ..)| *row).collect(),
             })
         })
@@ -295,17 +309,25 @@ mod tests {
         assert!(batches.iter().all(|b| b.ids.len() <= MICRO_BATCH));
         let rows: usize = batches.iter().map(|b| b.ids.len()).sum();
         assert_eq!(rows, 20);
+        // Only target tokens are scored: prompt (1 token here) and padding are not.
+        let scored: usize = batches.iter().map(|b| b.scored.dim(0).unwrap()).sum();
+        let tokens: usize = short.iter().chain(&long).map(|e| e.tokens.len() - 1).sum();
+        assert_eq!(scored, tokens);
+        for b in &batches {
+            assert_eq!(b.per_row.iter().sum::<usize>(), b.scored.dim(0).unwrap());
+        }
         // Each speaker's token weights still sum to 1 across the batches.
         for speaker in [0u32, 1] {
             let total: f32 = batches
                 .iter()
                 .map(|b| {
-                    let w = b.weight.to_vec2::<f32>().unwrap();
+                    let mut w = b.weight.to_vec1::<f32>().unwrap().into_iter();
                     b.ids
                         .iter()
-                        .zip(w)
+                        .zip(&b.per_row)
+                        .map(|(id, &n)| (id, w.by_ref().take(n).sum::<f32>()))
                         .filter(|(id, _)| **id == speaker)
-                        .map(|(_, row)| row.iter().sum::<f32>())
+                        .map(|(_, s)| s)
                         .sum::<f32>()
                 })
                 .sum();

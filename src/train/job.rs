@@ -262,16 +262,21 @@ pub fn run(
                 Some(p) => model.encoder.forward_from_prefix(p, &hooks, true)?,
                 None => model.encode(&batch.mel, &hooks, true)?,
             };
-            let h = model.decoder.forward(&batch.input, &audio, &hooks, true)?;
-            let nll = kernels::token_nll(&model.decoder.logits(&h)?, &batch.target)?; // [B, L]
-            let per_row = (nll * &batch.weight)?.sum(1)?; // [B]
-            let sum = per_row.sum_all()?;
+            let h = model.decoder.forward(&batch.input, &audio, &hooks, true)?; // [B, L, d]
+            // Logits only where the loss looks: the vocabulary projection is the decoder's
+            // largest GEMM, and prompt and padding positions had weight 0.
+            let h = h.flatten_to(1)?.index_select(&batch.scored, 0)?; // [N, d]
+            let nll = kernels::token_nll(&model.decoder.logits(&h)?, &batch.target)?; // [N]
+            let weighted = (nll * &batch.weight)?;
+            let sum = weighted.sum_all()?;
             let g = sum.backward()?;
             accumulate(&mut grads, &g, &row_vars)?;
             accumulate(&mut grads, &g, &shared_vars)?;
-            loss += sum.to_scalar::<f32>()? as f64;
-            for (r, &i) in per_row.to_vec1::<f32>()?.iter().zip(&batch.ids) {
-                *losses[i as usize].get_or_insert(0.0) += *r as f64;
+            let mut weighted = weighted.to_vec1::<f32>()?.into_iter();
+            for (&n, &i) in batch.per_row.iter().zip(&batch.ids) {
+                let row: f64 = weighted.by_ref().take(n).map(f64::from).sum();
+                loss += row;
+                *losses[i as usize].get_or_insert(0.0) += row;
             }
         }
         let lr: Vec<f64> = opt.steps.iter().map(|&t| cfg.lr_at(t, cfg.lr)).collect();
