@@ -27,7 +27,7 @@ pub struct Args {
     /// Bottleneck (residual, hybrid) or rank (LoRA); a hybrid's decoder LoRA has rank 8
     #[arg(long, default_value_t = DEFAULT_RANK)]
     rank: usize,
-    /// Step budget (residual recipe 8: 240; hybrid recipe 4: 180; LoRA: 120)
+    /// Step budget (residual recipe 9: 240; hybrid recipe 4: 180; LoRA: 120)
     #[arg(long, value_name = "N")]
     max_steps: Option<u64>,
     /// Examples per speaker per step
@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_name = "PEAK")]
     lr: Option<f64>,
     /// Where the learning rate ends, as a fraction of its peak: after warm-up it falls linearly
-    /// to FRACTION × --lr at the last step (default: 0.5 for residual, 0.1 for the other kinds)
+    /// to FRACTION × --lr at the last step (default: 1 for residual, 0.1 for the other kinds)
     #[arg(long, value_name = "FRACTION")]
     lr_floor: Option<f64>,
     /// Seed of the job's randomness: batch order, SpecAugment masks, fresh adapters' weights (default 17)

@@ -248,14 +248,14 @@ fn lr_floor_is_named_and_checked() {
     let mut req = Request::new(vec!["s".into()]);
     let recipe = req.config();
     assert_eq!(
-        recipe.lr_floor, 0.5,
-        "residual recipe 8 ends at half the peak"
+        recipe.lr_floor, 1.0,
+        "residual recipe 9 keeps its peak rate"
     );
     assert_eq!(
         recipe.lr_floor,
         crate::train::recipe_lr_floor(recipe.spec.kind)
     );
-    req.overrides.lr_floor = Some(0.5);
+    req.overrides.lr_floor = Some(1.0);
     assert_eq!(req.config().recipe, recipe.recipe);
     req.overrides.lr_floor = Some(0.1);
     let c = req.config();
