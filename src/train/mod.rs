@@ -102,8 +102,9 @@ pub const DEFAULT_LR_FLOOR: f64 = 0.1;
 /// A kind's learning-rate floor. Residual recipe 9 keeps its peak rate after warm-up (SWA's
 /// schedule: the adapters averaged over the second half of the budget are collected at a
 /// constant rate, so they differ more): on the validation speakers a two-seed mean test WER of
-/// 0.271 against recipe 8's (a half-peak floor) 0.287 today, ordinary speech 0.264 against 0.286 (README,
-/// "Choosing the default", ⁹). The hybrid keeps the settings its recipe 4 was measured with.
+/// 0.271 against recipe 8's (half-peak floor) 0.287 on the same build, ordinary speech 0.264
+/// against 0.286 (README, "Choosing the default", ⁹). The hybrid keeps the settings its recipe 4
+/// was measured with.
 pub const fn recipe_lr_floor(kind: Kind) -> f64 {
     match kind {
         Kind::Residual => 1.0,
