@@ -169,11 +169,13 @@ pub fn assemble(
             let mut input = vec![eot; b * l];
             let (mut scored, mut target, mut weight) = (Vec::new(), Vec::new(), Vec::new());
             let mut per_row = Vec::with_capacity(b);
+            // The first position whose next token is a target (the prompt's are not).
+            let first = prompt_len.max(1) - 1;
             for (r, (_, e, seed, w)) in rows.iter().enumerate() {
                 let mut m = e.mel.clone();
                 augment.apply(&mut m, n_mels, &mut Rng::new(*seed));
                 mel.extend(m);
-                let first = prompt_len.max(1) - 1;
+                let before = scored.len();
                 for p in 0..e.tokens.len() - 1 {
                     input[r * l + p] = e.tokens[p];
                     if p >= first {
@@ -182,7 +184,7 @@ pub fn assemble(
                         weight.push(*w);
                     }
                 }
-                per_row.push(e.tokens.len().saturating_sub(1 + first));
+                per_row.push(scored.len() - before);
             }
             let n = scored.len();
             Ok(StepBatch {
