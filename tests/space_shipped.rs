@@ -177,7 +177,7 @@ fn an_instant_fit_changes_only_the_embedding_and_a_refine_starts_from_it() {
     assert_eq!(started.meta.spec.kind, Kind::Residual);
     assert_eq!(started.meta.hyper["instant_start"], SHIPPED_NAME);
     let recipe = started.meta.hyper["recipe"].as_str().unwrap();
-    assert_eq!(recipe, "residual-9 (default), max steps 0");
+    assert_eq!(recipe, "residual-10 (default), max steps 0");
     assert!(max_diff(&started.table, &without_embedding(&instant.table)) < 1e-5);
     let tremor = ws.submodel(&out.saved[1].submodel, &rec).unwrap();
     assert!(

@@ -27,13 +27,13 @@ pub struct Args {
     /// Bottleneck (residual, hybrid) or rank (LoRA); a hybrid's decoder LoRA has rank 8
     #[arg(long, default_value_t = DEFAULT_RANK)]
     rank: usize,
-    /// Step budget (residual recipe 9: 240; hybrid recipe 4: 180; LoRA: 120)
+    /// Step budget (residual recipe 10: 240; hybrid recipe 4: 180; LoRA: 120)
     #[arg(long, value_name = "N")]
     max_steps: Option<u64>,
     /// Examples per speaker per step
     #[arg(long)]
     batch: Option<usize>,
-    /// Peak learning rate, reached after 10 warm-up steps (the recipes': 2e-3; LoRA 3e-3)
+    /// Peak learning rate, reached after 10 warm-up steps (residual 3e-3, hybrid 2e-3, LoRA 3e-3)
     #[arg(long, value_name = "PEAK")]
     lr: Option<f64>,
     /// Where the learning rate ends, as a fraction of its peak: after warm-up it falls linearly
@@ -405,12 +405,12 @@ mod tests {
         );
     }
 
-    /// `--max-steps`'s and `--lr-floor`'s help write the recipes' budgets and floors as literals
-    /// (a doc comment cannot name a const): they must follow `recipe_max_steps` and
-    /// `recipe_lr_floor`.
+    /// `--max-steps`'s, `--lr`'s and `--lr-floor`'s help write the recipes' budgets, rates and
+    /// floors as literals (a doc comment cannot name a const): they must follow
+    /// `recipe_max_steps`, `recipe_lr` and `recipe_lr_floor`.
     #[test]
     fn help_names_the_recipe_budgets_and_floors() {
-        use crate::train::{recipe_lr_floor, recipe_max_steps};
+        use crate::train::{recipe_lr, recipe_lr_floor, recipe_max_steps};
         use clap::CommandFactory;
         let mut cmd = Cli::command();
         let help = cmd.render_long_help().to_string();
@@ -430,6 +430,14 @@ mod tests {
                 crate::train::RESIDUAL_RECIPE_VERSION,
                 crate::train::HYBRID_RECIPE_VERSION
             )) && line.contains(&format!("LoRA: {lora})")),
+            "{line}"
+        );
+        let line = option("--lr <PEAK>");
+        let [residual, hybrid, lora] = [Kind::Residual, Kind::Hybrid, Kind::Lora].map(recipe_lr);
+        assert!(
+            line.contains(&format!(
+                "(residual {residual:e}, hybrid {hybrid:e}, LoRA {lora:e})"
+            )),
             "{line}"
         );
         let line = option("--lr-floor");

@@ -154,7 +154,12 @@ fn the_residual_recipes_start_from_an_instant_fit() {
     assert_eq!(c.instant_start.as_deref(), Some(spaces::SHIPPED_NAME));
     assert_eq!(c.recipe, format!("hybrid-{HYBRID_RECIPE_VERSION}"));
     let residual = TrainConfig::recipe(Kind::Residual, DEFAULT_RANK);
-    assert_eq!((c.lr, &c.speeds), (residual.lr, &residual.speeds));
+    assert_eq!(c.speeds, residual.speeds);
+    assert_eq!(
+        (c.lr, residual.lr),
+        (2e-3, 3e-3),
+        "the hybrid keeps the rate its recipe 4 was measured with; residual recipe 10 peaks at 3e-3"
+    );
     assert_eq!((c.max_steps, c.average_from), (180, Some(90)));
     assert_eq!(
         req.describe(),
@@ -249,7 +254,7 @@ fn lr_floor_is_named_and_checked() {
     let recipe = req.config();
     assert_eq!(
         recipe.lr_floor, 1.0,
-        "residual recipe 9 keeps its peak rate"
+        "residual recipes 9 and 10 keep their peak rate"
     );
     assert_eq!(
         recipe.lr_floor,
