@@ -60,7 +60,8 @@ pub struct TrainConfig {
     pub lr: f64,
     pub warmup: u64,
     /// After warm-up the learning rate falls linearly to this fraction of its peak at the last
-    /// step ([`recipe_lr_floor`]: 1 (no fall) in residual recipes 9 and 10, 0.1 in every other recipe).
+    /// step ([`recipe_lr_floor`]: 1 (no fall) in residual recipes 9 and 10, 0.1 in every other
+    /// recipe).
     #[serde(default = "default_lr_floor")]
     pub lr_floor: f64,
     pub optim: AdamW,
@@ -112,8 +113,8 @@ pub const fn recipe_lr(kind: Kind) -> f64 {
 /// says otherwise (and where submodels written before the field existed ended).
 pub const DEFAULT_LR_FLOOR: f64 = 0.1;
 
-/// A kind's learning-rate floor. Residual recipe 9 (and 10) keeps its peak rate after warm-up (SWA's
-/// schedule: the adapters averaged over the second half of the budget are collected at a
+/// A kind's learning-rate floor. Residual recipes 9 and 10 keep their peak rate after warm-up
+/// (SWA's schedule: the adapters averaged over the second half of the budget are collected at a
 /// constant rate, so they differ more): on the validation speakers a two-seed mean test WER of
 /// 0.271 against recipe 8's (half-peak floor) 0.287 on the same build, ordinary speech 0.264
 /// against 0.286 (README, "Choosing the default", ⁹). The hybrid keeps the settings its recipe 4
